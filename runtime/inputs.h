@@ -13,6 +13,7 @@ struct bind_spec {
 	const char *src;  /* as given */
 	const char *dest; /* inside path; == src when no ":DEST" */
 	bool rw;
+	bool internal; /* nsrun's own (the --script-file): applied in every confined mode */
 };
 
 struct run_inputs {
@@ -24,7 +25,7 @@ struct run_inputs {
 	size_t n_env_overrides;
 	char *const *caller_env;	/* the supervisor's environ */
 	int64_t timeout_ms;		/* 0 = none */
-	const char *interpreter;	/* script --interpreter, resolved by the caller */
+	const char *interpreter;	/* script --interpreter, resolved by the caller (realpath) */
 	bool host_etc;			/* bind the host's whole /etc read-only */
 	bool capture;			/* script mode: stdin /dev/null, output captured */
 	/* The ids a root supervisor drops to when the policy names none

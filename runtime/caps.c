@@ -1,0 +1,260 @@
+/* Live host-capability probes. Each namespace probe is a real clone into
+ * fresh namespaces (a sysctl can say yes while a seccomp profile says no);
+ * nothing here touches the host's own namespaces. */
+#include "caps.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/landlock.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "netns/netns.h"
+#include "resources.h"
+
+static void set_ok(struct cap_check *c)
+{
+	c->ok = true;
+	c->reason[0] = '\0';
+}
+
+static void set_no(struct cap_check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_no(struct cap_check *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	c->ok = false;
+	va_start(ap, fmt);
+	vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
+	va_end(ap);
+}
+
+static long read_long_file(const char *path, long dflt)
+{
+	char buf[32] = "";
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || read(fd, buf, sizeof(buf) - 1) <= 0)
+		return dflt;
+	return strtol(buf, NULL, 10);
+}
+
+/* Why a user namespace could not be made, in words an operator can act on. */
+static void explain_userns(struct cap_check *c, int e)
+{
+	if (read_long_file("/proc/sys/user/max_user_namespaces", 1) == 0)
+		set_no(c, "user namespaces are disabled: sysctl user.max_user_namespaces=0; "
+			  "set it to a positive value (e.g. 15000)");
+	else if (read_long_file("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", 0) == 1)
+		set_no(c, "AppArmor restricts unprivileged user namespaces "
+			  "(kernel.apparmor_restrict_unprivileged_userns=1); set it to 0 or give nsrun "
+			  "an AppArmor profile with the 'userns' permission");
+	else if (read_long_file("/proc/sys/kernel/unprivileged_userns_clone", 1) == 0)
+		set_no(c, "unprivileged user namespaces are disabled: "
+			  "sysctl kernel.unprivileged_userns_clone=0; set it to 1");
+	else if (e == EPERM || e == ENOSYS)
+		set_no(c, "clone(CLONE_NEWUSER) is refused (%s): the container runtime's seccomp "
+			  "profile most likely blocks it (Docker/containerd default profile); run with a "
+			  "profile that allows clone/unshare with CLONE_NEWUSER",
+		       strerror(e));
+	else
+		set_no(c, "clone(CLONE_NEWUSER) failed: %s", strerror(e));
+}
+
+/* Raw clone with fork semantics: the child continues here on a copy of the
+ * stack, which is all a probe needs. */
+static pid_t clone_fork(unsigned long flags)
+{
+	return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
+}
+
+static int wait_code(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* In a fresh user+pid+mount namespace: can a new procfs be mounted? Fails
+ * when the runtime masks /proc paths (the kernel refuses a procfs that would
+ * reveal more than the one that is visible). */
+static int probe_proc_child(void)
+{
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return 10;
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return errno == EPERM ? 11 : 12;
+	return 0;
+}
+
+static void probe_namespaces(struct host_caps *caps)
+{
+	unsigned long base = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS;
+	pid_t pid;
+	int code;
+
+	pid = clone_fork(base | CLONE_NEWNET);
+	if (pid == 0)
+		_exit(probe_proc_child());
+	if (pid > 0) {
+		set_ok(&caps->userns);
+		set_ok(&caps->netns);
+		code = wait_code(pid);
+	} else {
+		int e = errno;
+
+		pid = clone_fork(base);
+		if (pid < 0) {
+			explain_userns(&caps->userns, e);
+			set_no(&caps->netns, "no user namespace to make it in");
+			set_no(&caps->procfs, "no user namespace to mount it in");
+			return;
+		}
+		if (pid == 0)
+			_exit(probe_proc_child());
+		set_ok(&caps->userns);
+		set_no(&caps->netns, "clone(CLONE_NEWNET) in a user namespace failed: %s",
+		       strerror(e));
+		code = wait_code(pid);
+	}
+	if (code == 0)
+		set_ok(&caps->procfs);
+	else if (code == 11)
+		set_no(&caps->procfs,
+		       "a fresh /proc cannot be mounted: this host or container masks /proc paths; "
+		       "run the container with an unmasked /proc (Kubernetes securityContext.procMount: "
+		       "Unmasked, Docker --security-opt systempaths=unconfined, or remove runc's "
+		       "maskedPaths/readonlyPaths)");
+	else
+		set_no(&caps->procfs, "mounting a fresh /proc failed (probe code %d)", code);
+}
+
+static bool find_in_path(const char *name, char *out, size_t len)
+{
+	const char *path = getenv("PATH");
+	char buf[4096];
+
+	if (!path || !*path)
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *save = NULL, *dir = strtok_r(buf, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		if (*dir != '/')
+			continue; /* a relative PATH entry is a hijack waiting to happen */
+		snprintf(out, len, "%s/%s", dir, name);
+		if (access(out, X_OK) == 0)
+			return true;
+	}
+	out[0] = '\0';
+	return false;
+}
+
+static void probe_egress(struct host_caps *caps)
+{
+	const char *forced = getenv("NSRUN_SLIRP4NETNS");
+
+	if (forced && *forced) {
+		snprintf(caps->slirp4netns_path, sizeof(caps->slirp4netns_path), "%s", forced);
+		if (forced[0] == '/' && access(forced, X_OK) == 0)
+			set_ok(&caps->slirp4netns);
+		else
+			set_no(&caps->slirp4netns, "NSRUN_SLIRP4NETNS=%s is not an executable absolute path",
+			       forced);
+	} else if (find_in_path("slirp4netns", caps->slirp4netns_path,
+				sizeof(caps->slirp4netns_path))) {
+		set_ok(&caps->slirp4netns);
+	} else {
+		set_no(&caps->slirp4netns,
+		       "slirp4netns not found in PATH: install it (apt-get install slirp4netns)");
+	}
+	if (!caps->netns.ok) {
+		set_no(&caps->nftables, "no network namespace to load a ruleset in");
+		set_no(&caps->tun, "no network namespace to create tap0 in");
+		return;
+	}
+	caps->nftables.ok = netns_probe_nftables(caps->nftables.reason, sizeof(caps->nftables.reason));
+	caps->tun.ok = netns_probe_tun(caps->tun.reason, sizeof(caps->tun.reason));
+}
+
+static void probe_seccomp(struct host_caps *caps)
+{
+	unsigned int action = SECCOMP_RET_KILL_PROCESS;
+	long v;
+
+	if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) == 0)
+		set_ok(&caps->seccomp);
+	else
+		set_no(&caps->seccomp, "seccomp filters are unavailable (%s): the kernel needs "
+				       "CONFIG_SECCOMP_FILTER", strerror(errno));
+	v = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+	if (v >= 1)
+		set_ok(&caps->landlock);
+	else
+		set_no(&caps->landlock, "Landlock unavailable: %s", strerror(errno));
+}
+
+void caps_probe(struct host_caps *caps, unsigned what)
+{
+	struct utsname u;
+
+	memset(caps, 0, sizeof(*caps));
+	caps->uid = getuid();
+	caps->gid = getgid();
+	caps->euid_is_root = geteuid() == 0;
+	if (uname(&u) == 0)
+		snprintf(caps->kernel, sizeof(caps->kernel), "%s %s %s", u.sysname, u.release, u.machine);
+	set_no(&caps->userns, "not probed");
+	set_no(&caps->netns, "not probed");
+	set_no(&caps->procfs, "not probed");
+	set_no(&caps->nftables, "not probed");
+	set_no(&caps->tun, "not probed");
+	set_no(&caps->slirp4netns, "not probed");
+	set_no(&caps->seccomp, "not probed");
+	set_no(&caps->landlock, "not probed");
+	set_no(&caps->cgroup_memory, "not probed");
+	set_no(&caps->cgroup_pids, "not probed");
+	if (what & (CAPS_NS | CAPS_EGRESS))
+		probe_namespaces(caps);
+	if (what & CAPS_EGRESS)
+		probe_egress(caps);
+	if (what & CAPS_SECCOMP)
+		probe_seccomp(caps);
+	if (what & CAPS_CGROUP)
+		cgroup_probe(caps);
+}
+
+void caps_all_ok(struct host_caps *caps, bool root)
+{
+	memset(caps, 0, sizeof(*caps));
+	caps->euid_is_root = root;
+	caps->uid = root ? 0 : 1000;
+	caps->gid = root ? 0 : 1000;
+	snprintf(caps->kernel, sizeof(caps->kernel), "Linux test x86_64");
+	set_ok(&caps->userns);
+	set_ok(&caps->netns);
+	set_ok(&caps->procfs);
+	set_ok(&caps->nftables);
+	set_ok(&caps->tun);
+	set_ok(&caps->slirp4netns);
+	snprintf(caps->slirp4netns_path, sizeof(caps->slirp4netns_path), "/usr/bin/slirp4netns");
+	set_ok(&caps->seccomp);
+	set_ok(&caps->landlock);
+	caps->cgroup_version = 1;
+	set_ok(&caps->cgroup_memory);
+	set_ok(&caps->cgroup_pids);
+	snprintf(caps->cgroup_memory_dir, sizeof(caps->cgroup_memory_dir), "/sys/fs/cgroup/memory/nsrun");
+	snprintf(caps->cgroup_pids_dir, sizeof(caps->cgroup_pids_dir), "/sys/fs/cgroup/pids/nsrun");
+}

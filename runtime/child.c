@@ -1,0 +1,243 @@
+/* DESIGN §3 steps 3, 5 and 6, on the sandbox side. Every step reports
+ * {stage, errno, detail} to the supervisor before the child gives up. */
+#include "child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "sync.h"
+
+#define SYNC_TIMEOUT_MS 15000
+
+static __attribute__((noreturn)) void child_fail(int sync_fd, const struct nsrun_err *err)
+{
+	sync_send(sync_fd, SYNC_ERROR, 0, err);
+	_exit(125);
+}
+
+static void close_others(int keep)
+{
+	if (keep > 3)
+		syscall(SYS_close_range, 3, keep - 1, 0);
+	syscall(SYS_close_range, keep + 1, ~0U, 0);
+}
+
+static int setup_stdio(const struct child_ctx *ctx, struct nsrun_err *err)
+{
+	int fds[3] = {ctx->stdin_fd, ctx->stdout_fd, ctx->stderr_fd};
+
+	for (int i = 0; i < 3; i++) {
+		if (fds[i] == i) {
+			/* Already in place: only make sure it survives exec. */
+			int fl = fcntl(i, F_GETFD);
+
+			if (fl >= 0)
+				fcntl(i, F_SETFD, fl & ~FD_CLOEXEC);
+			continue;
+		}
+		if (fds[i] >= 0 && dup2(fds[i], i) < 0)
+			return nsrun_err_set(err, "stdio", errno, "dup2 fd %d", i);
+	}
+	return 0;
+}
+
+/* Resolves argv[0] through the curated PATH the way a shell does: 127 when
+ * nothing is found, 126 when something is found but cannot be executed. */
+static int exec_command(char *const *argv, char *const *envp)
+{
+	const char *path = "/usr/local/bin:/usr/bin:/bin";
+	char buf[4096];
+	int saw_eacces = 0;
+
+	if (strchr(argv[0], '/')) {
+		execve(argv[0], argv, envp);
+		return errno;
+	}
+	for (char *const *e = envp; *e; e++)
+		if (strncmp(*e, "PATH=", 5) == 0)
+			path = *e + 5;
+	while (*path) {
+		size_t len = strcspn(path, ":");
+
+		if (len == 0)
+			snprintf(buf, sizeof(buf), "./%s", argv[0]);
+		else
+			snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, path, argv[0]);
+		execve(buf, argv, envp);
+		if (errno == EACCES)
+			saw_eacces = 1;
+		else if (errno != ENOENT && errno != ENOTDIR && errno != ENAMETOOLONG)
+			return errno;
+		path += len;
+		if (*path == ':')
+			path++;
+	}
+	return saw_eacces ? EACCES : ENOENT;
+}
+
+/* The command process: the last steps before execve, in the order that
+ * keeps each one possible (ids before caps, seccomp last). */
+static __attribute__((noreturn)) void command_main(const struct child_ctx *ctx, int exec_fd)
+{
+	const struct plan *plan = ctx->plan;
+	struct nsrun_err err = {0};
+	sigset_t none;
+	int e;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (plan->sandboxed) {
+		if (setsid() < 0)
+			child_fail(ctx->sync_fd, &(struct nsrun_err){"privilege", errno, "setsid"});
+	}
+	if (rlimits_apply(&plan->res, &err) < 0)
+		child_fail(ctx->sync_fd, &err);
+	if (plan->sandboxed) {
+		if (priv_child_drop(&plan->priv, &err) < 0)
+			child_fail(ctx->sync_fd, &err);
+		if (ctx->seccomp && nsrun_seccomp_install(ctx->seccomp, &err) < 0)
+			child_fail(ctx->sync_fd, &err);
+	}
+	/* Whatever set-up opened (netlink sockets, ...) must not reach the
+	 * command: the only fds it gets are 0, 1 and 2. */
+	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+	e = exec_command(plan->argv, plan->envp);
+	if (write(exec_fd, &e, sizeof(e)) < 0) {
+		/* nothing left to tell anyone */
+	}
+	_exit(e == ENOENT ? 127 : 126);
+}
+
+static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+
+/* pid 1 of the sandbox: forks the command, forwards signals to it, reaps
+ * every orphan, and reports the command's status. When it exits the kernel
+ * kills whatever is left in the pid namespace. */
+static __attribute__((noreturn)) void init_main(const struct child_ctx *ctx)
+{
+	sigset_t set;
+	int pipefd[2], e = 0;
+	pid_t cmd;
+	ssize_t n;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(&set, forwarded[i]);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		child_fail(ctx->sync_fd, &(struct nsrun_err){"init", errno, "pipe"});
+	cmd = fork();
+	if (cmd < 0)
+		child_fail(ctx->sync_fd, &(struct nsrun_err){"init", errno, "fork"});
+	if (cmd == 0) {
+		close(pipefd[0]);
+		command_main(ctx, pipefd[1]);
+	}
+	close(pipefd[1]);
+	/* EOF means execve succeeded (the pipe was CLOEXEC). */
+	do
+		n = read(pipefd[0], &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	close(pipefd[0]);
+	if (n == (ssize_t)sizeof(e))
+		sync_send(ctx->sync_fd, SYNC_EXEC_FAILED, 0,
+			  &(struct nsrun_err){"exec", e, ""});
+	else
+		sync_send(ctx->sync_fd, SYNC_RUNNING, 0, NULL);
+
+	for (;;) {
+		siginfo_t si;
+		int st;
+		pid_t w;
+
+		if (sigwaitinfo(&set, &si) < 0)
+			continue;
+		if (si.si_signo != SIGCHLD) {
+			kill(cmd, si.si_signo);
+			continue;
+		}
+		while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+			if (w == cmd) {
+				sync_send(ctx->sync_fd, SYNC_STATUS, st, NULL);
+				_exit(0);
+			}
+		}
+	}
+}
+
+/* The supervisor may have died before PDEATHSIG was armed: then the socket
+ * is already hung up and the child must not go on alone. */
+static void arm_parent_death(int sync_fd)
+{
+	struct pollfd p = {.fd = sync_fd, .events = 0};
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR)))
+		_exit(125);
+}
+
+static void child_setup(const struct child_ctx *ctx)
+{
+	const struct plan *plan = ctx->plan;
+	struct nsrun_err err = {0};
+	int r;
+
+	/* sync 1: the supervisor wrote our maps and put us in the cgroup. */
+	r = sync_expect(ctx->sync_fd, SYNC_GO, SYNC_TIMEOUT_MS, &err);
+	if (r < 0)
+		_exit(125);
+	/* Take the mapped ids now so that files and tmpfs mounts we create are
+	 * owned by the command's ids; the caps of the namespace stay. */
+	if (plan->priv.clear_groups && setgroups(0, NULL) < 0)
+		child_fail(ctx->sync_fd, &(struct nsrun_err){"privilege", errno, "setgroups"});
+	if (setresgid(plan->map_gid, plan->map_gid, plan->map_gid) < 0 ||
+	    setresuid(plan->map_uid, plan->map_uid, plan->map_uid) < 0)
+		child_fail(ctx->sync_fd, &(struct nsrun_err){"privilege", errno, "setresuid"});
+	/* After the id change: a credential change clears PDEATHSIG. */
+	arm_parent_death(ctx->sync_fd);
+	if (sethostname("nsrun", 5) < 0)
+		child_fail(ctx->sync_fd, &(struct nsrun_err){"uts", errno, "sethostname"});
+	if (fsns_child_setup(&plan->fs, &err) < 0)
+		child_fail(ctx->sync_fd, &err);
+	if (plan->net.new_netns) {
+		if (netns_child_setup_early(&plan->net, ctx->supervisor_netns_ino, &err) < 0)
+			child_fail(ctx->sync_fd, &err);
+		if (plan->net.egress) {
+			/* sync 2: filter loaded; sync 3: tap0 attached. */
+			sync_send(ctx->sync_fd, SYNC_FILTER_LOADED, 0, NULL);
+			if (sync_expect(ctx->sync_fd, SYNC_TAP_READY, SYNC_TIMEOUT_MS, &err) < 0)
+				child_fail(ctx->sync_fd, &err);
+			if (netns_child_setup_tap(&plan->net, &err) < 0)
+				child_fail(ctx->sync_fd, &err);
+		}
+	}
+}
+
+void child_main(const struct child_ctx *ctx)
+{
+	struct nsrun_err err = {0};
+
+	if (setup_stdio(ctx, &err) < 0)
+		child_fail(ctx->sync_fd, &err);
+	close_others(ctx->sync_fd);
+	if (ctx->plan->sandboxed)
+		child_setup(ctx);
+	else {
+		/* No pid namespace: a process group is what the supervisor kills. */
+		setpgid(0, 0);
+		arm_parent_death(ctx->sync_fd);
+	}
+	init_main(ctx);
+}

@@ -1,0 +1,20 @@
+/* The sandbox side: set-up in the fresh namespaces, then pid 1 (init) of the
+ * sandbox, which forks the command and reports its status. */
+#ifndef NSRUN_CHILD_H
+#define NSRUN_CHILD_H
+
+#include "plan.h"
+#include "seccomp/seccomp.h"
+
+struct child_ctx {
+	const struct plan *plan;
+	const struct seccomp_prog *seccomp; /* NULL: no filter */
+	int sync_fd;
+	int stdin_fd, stdout_fd, stderr_fd;
+	unsigned long supervisor_netns_ino;
+};
+
+/* Runs in the cloned child; never returns. */
+__attribute__((noreturn)) void child_main(const struct child_ctx *ctx);
+
+#endif

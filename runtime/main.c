@@ -1,0 +1,73 @@
+/* argv -> cli -> policy -> caps -> plan -> supervise -> result (DESIGN §1). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "caps.h"
+#include "cli.h"
+#include "commands.h"
+#include "plan.h"
+#include "policy.h"
+
+extern char **environ;
+
+/* A supervisor started with fd 0, 1 or 2 closed would hand its own pipes
+ * out under those numbers; pin them to /dev/null first. */
+static void ensure_std_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) < 0) {
+			int n = open("/dev/null", O_RDWR);
+
+			if (n >= 0 && n != fd) {
+				dup2(n, fd);
+				close(n);
+			}
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c;
+	struct policy p;
+	struct nsrun_err err = {0};
+	char msg[640];
+	int r;
+
+	ensure_std_fds();
+	r = cli_parse(argc, argv, environ, &c);
+	if (r)
+		return r;
+	switch (c.cmd) {
+	case CMD_HELP:
+		cli_usage(stdout);
+		return 0;
+	case CMD_VERSION:
+		printf("nsrun %s\n", NSRUN_VERSION);
+		return 0;
+	default:
+		break;
+	}
+	if (policy_load(c.policy_path, c.override_path, &p, &err) < 0) {
+		nsrun_err_format(&err, msg, sizeof(msg));
+		fprintf(stderr, "nsrun: %s\n", msg);
+		return 2;
+	}
+	switch (c.cmd) {
+	case CMD_POLICY:
+		r = cmd_policy(&p);
+		break;
+	case CMD_PROBE:
+		r = cmd_probe(&p, &c);
+		break;
+	default:
+		r = cmd_run(&p, &c);
+		break;
+	}
+	policy_free(&p);
+	return r;
+}

@@ -1,0 +1,474 @@
+/* Strict policy parsing (SPEC §2): every key known, every type checked,
+ * every range enforced, errors naming the field's path. A document is applied
+ * as a partial policy over the current one, which gives the merge rule for
+ * free: only keys it defines replace the base's. */
+#include "policy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "netns/cidr.h"
+#include "policy_json.h"
+
+#define MAX_ALLOW_ENTRIES 100000
+
+const char policy_default_json[] =
+	"{\n"
+	"  \"enabled\": true,\n"
+	"  \"onUnavailable\": \"fail\",\n"
+	"  \"resources\": {\n"
+	"    \"cpuSeconds\": 60, \"memoryBytes\": 536870912, \"maxOpenFiles\": 1024,\n"
+	"    \"maxProcesses\": 256, \"maxOutputBytes\": 5242880, \"maxFileSizeBytes\": 268435456\n"
+	"  },\n"
+	"  \"filesystem\": { \"mode\": \"scratch-plus-ro\" },\n"
+	"  \"network\": { \"mode\": \"allowlist\", \"allow\": [], \"denyLinkLocalAndMetadata\": true },\n"
+	"  \"privilege\": { \"mode\": \"drop-to-uid\" }\n"
+	"}\n";
+
+static const char *const fs_mode_names[] = {"off", "scratch-only", "scratch-plus-ro"};
+static const char *const net_mode_names[] = {"deny", "allowlist", "unrestricted"};
+static const char *const priv_mode_names[] = {"drop-to-uid", "inherit"};
+static const char *const on_unavailable_names[] = {"fail", "degrade"};
+
+const char *policy_fs_mode_name(enum fs_mode m)
+{
+	return fs_mode_names[m];
+}
+
+const char *policy_net_mode_name(enum net_mode m)
+{
+	return net_mode_names[m];
+}
+
+static int perr(struct nsrun_err *err, const char *path, const char *msg)
+{
+	return nsrun_err_set(err, "policy", 0, "%s: %s", path, msg);
+}
+
+static int get_bool(json_t *v, const char *path, bool *out, struct nsrun_err *err)
+{
+	if (!json_is_boolean(v))
+		return perr(err, path, "must be true or false");
+	*out = json_is_true(v);
+	return 0;
+}
+
+static int get_enum(json_t *v, const char *path, const char *const *names, int n, int *out,
+		    struct nsrun_err *err)
+{
+	char msg[160];
+	int len = 0;
+
+	if (json_is_string(v)) {
+		for (int i = 0; i < n; i++) {
+			if (strcmp(json_string_value(v), names[i]) == 0) {
+				*out = i;
+				return 0;
+			}
+		}
+	}
+	len = snprintf(msg, sizeof(msg), "must be one of");
+	for (int i = 0; i < n && len < (int)sizeof(msg); i++)
+		len += snprintf(msg + len, sizeof(msg) - len, "%s \"%s\"", i ? "," : "", names[i]);
+	return perr(err, path, msg);
+}
+
+/* An integer in [lo, hi], or null (= unset) when nullable. */
+static int get_int(json_t *v, const char *path, int64_t lo, int64_t hi, bool nullable, int64_t *out,
+		   struct nsrun_err *err)
+{
+	char msg[128];
+
+	if (nullable && json_is_null(v)) {
+		*out = POLICY_UNSET;
+		return 0;
+	}
+	if (json_is_integer(v) && json_integer_value(v) >= lo && json_integer_value(v) <= hi) {
+		*out = json_integer_value(v);
+		return 0;
+	}
+	snprintf(msg, sizeof(msg), "must be an integer in %" PRId64 "..%" PRId64 "%s", lo, hi,
+		 nullable ? " (or null)" : "");
+	return perr(err, path, msg);
+}
+
+static int unknown_key(const char *section, const char *key, struct nsrun_err *err)
+{
+	char shown[48];
+
+	/* Keys come from untrusted input: never echo kilobytes of it. */
+	snprintf(shown, sizeof(shown), "%s", key);
+	if (strlen(key) >= sizeof(shown))
+		memcpy(shown + sizeof(shown) - 4, "...", 4);
+	return nsrun_err_set(err, "policy", 0, "%s%s%s: unknown key", section, *section ? "." : "",
+			     shown);
+}
+
+struct int_field {
+	const char *name;
+	size_t offset;
+	int64_t lo, hi;
+};
+
+#define RES_FIELD(n, f, lo, hi) {n, offsetof(struct policy_resources, f), lo, hi}
+static const struct int_field resource_fields[] = {
+	RES_FIELD("cpuSeconds", cpu_seconds, 1, 31536000),
+	RES_FIELD("memoryBytes", memory_bytes, 1 << 20, INT64_C(1) << 50),
+	RES_FIELD("maxOpenFiles", max_open_files, 4, 1 << 20),
+	RES_FIELD("maxProcesses", max_processes, 1, 65536),
+	RES_FIELD("maxOutputBytes", max_output_bytes, 1, INT64_C(1) << 40),
+	RES_FIELD("maxFileSizeBytes", max_file_size_bytes, 1, INT64_C(1) << 50),
+};
+
+static int apply_resources(json_t *o, struct policy_resources *res, struct nsrun_err *err)
+{
+	const char *key;
+	json_t *v;
+	char path[64];
+
+	if (!json_is_object(o))
+		return perr(err, "resources", "must be an object");
+	json_object_foreach(o, key, v) {
+		const struct int_field *f = NULL;
+
+		for (size_t i = 0; i < sizeof(resource_fields) / sizeof(resource_fields[0]); i++)
+			if (strcmp(key, resource_fields[i].name) == 0)
+				f = &resource_fields[i];
+		if (!f)
+			return unknown_key("resources", key, err);
+		snprintf(path, sizeof(path), "resources.%s", key);
+		if (get_int(v, path, f->lo, f->hi, true, (int64_t *)((char *)res + f->offset), err))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int apply_filesystem(json_t *o, struct policy *p, struct nsrun_err *err)
+{
+	const char *key;
+	json_t *v;
+	int m;
+
+	if (!json_is_object(o))
+		return perr(err, "filesystem", "must be an object");
+	json_object_foreach(o, key, v) {
+		if (strcmp(key, "mode") != 0)
+			return unknown_key("filesystem", key, err);
+		if (get_enum(v, "filesystem.mode", fs_mode_names, 3, &m, err))
+			return -EINVAL;
+		p->fs_mode = m;
+	}
+	return 0;
+}
+
+static void free_allow(struct policy *p)
+{
+	for (size_t i = 0; i < p->net_allow_len; i++)
+		free(p->net_allow[i]);
+	free(p->net_allow);
+	p->net_allow = NULL;
+	p->net_allow_len = 0;
+}
+
+static int apply_allow(json_t *a, struct policy *p, struct nsrun_err *err)
+{
+	size_t i, n;
+	char **list;
+
+	if (!json_is_array(a))
+		return perr(err, "network.allow", "must be an array of address or CIDR strings");
+	n = json_array_size(a);
+	if (n > MAX_ALLOW_ENTRIES)
+		return perr(err, "network.allow", "more than 100000 entries");
+	list = calloc(n + 1, sizeof(*list));
+	if (!list)
+		return nsrun_err_set(err, "policy", ENOMEM, "network.allow");
+	for (i = 0; i < n; i++) {
+		json_t *e = json_array_get(a, i);
+		struct cidr c;
+		char why[96], shown[48];
+
+		if (!json_is_string(e)) {
+			snprintf(why, sizeof(why), "network.allow[%zu]", i);
+			perr(err, why, "must be a string");
+			goto fail;
+		}
+		if (cidr_parse(json_string_value(e), &c, why, sizeof(why)) < 0) {
+			snprintf(shown, sizeof(shown), "%s", json_string_value(e));
+			if (strlen(json_string_value(e)) >= sizeof(shown))
+				memcpy(shown + sizeof(shown) - 4, "...", 4);
+			nsrun_err_set(err, "policy", 0, "network.allow[%zu]: \"%s\": %s", i, shown, why);
+			goto fail;
+		}
+		list[i] = strdup(json_string_value(e));
+		if (!list[i]) {
+			nsrun_err_set(err, "policy", ENOMEM, "network.allow");
+			goto fail;
+		}
+	}
+	free_allow(p);
+	p->net_allow = list;
+	p->net_allow_len = n;
+	return 0;
+fail:
+	for (size_t j = 0; j < i; j++)
+		free(list[j]);
+	free(list);
+	return -EINVAL;
+}
+
+static int apply_network(json_t *o, struct policy *p, struct nsrun_err *err)
+{
+	const char *key;
+	json_t *v;
+	int m;
+
+	if (!json_is_object(o))
+		return perr(err, "network", "must be an object");
+	json_object_foreach(o, key, v) {
+		if (strcmp(key, "mode") == 0) {
+			if (get_enum(v, "network.mode", net_mode_names, 3, &m, err))
+				return -EINVAL;
+			p->net_mode = m;
+		} else if (strcmp(key, "allow") == 0) {
+			if (apply_allow(v, p, err))
+				return -EINVAL;
+		} else if (strcmp(key, "denyLinkLocalAndMetadata") == 0) {
+			if (get_bool(v, "network.denyLinkLocalAndMetadata",
+				     &p->deny_link_local_and_metadata, err))
+				return -EINVAL;
+		} else {
+			return unknown_key("network", key, err);
+		}
+	}
+	return 0;
+}
+
+static int apply_privilege(json_t *o, struct policy *p, struct nsrun_err *err)
+{
+	const char *key;
+	json_t *v;
+	int m;
+
+	if (!json_is_object(o))
+		return perr(err, "privilege", "must be an object");
+	json_object_foreach(o, key, v) {
+		if (strcmp(key, "mode") == 0) {
+			if (get_enum(v, "privilege.mode", priv_mode_names, 2, &m, err))
+				return -EINVAL;
+			p->priv_mode = m;
+		} else if (strcmp(key, "uid") == 0) {
+			/* 0 is never a drop target: that would be no drop at all. */
+			if (get_int(v, "privilege.uid", 1, 4294967294LL, true, &p->priv_uid, err))
+				return -EINVAL;
+		} else if (strcmp(key, "gid") == 0) {
+			if (get_int(v, "privilege.gid", 1, 4294967294LL, true, &p->priv_gid, err))
+				return -EINVAL;
+		} else {
+			return unknown_key("privilege", key, err);
+		}
+	}
+	return 0;
+}
+
+/* Applies a partial policy document onto *p. */
+static int policy_apply(json_t *doc, struct policy *p, struct nsrun_err *err)
+{
+	const char *key;
+	json_t *v;
+	int m;
+
+	if (!json_is_object(doc))
+		return nsrun_err_set(err, "policy", 0, "the policy must be a JSON object");
+	json_object_foreach(doc, key, v) {
+		int r;
+
+		if (strcmp(key, "enabled") == 0) {
+			r = get_bool(v, "enabled", &p->enabled, err);
+		} else if (strcmp(key, "onUnavailable") == 0) {
+			r = get_enum(v, "onUnavailable", on_unavailable_names, 2, &m, err);
+			if (!r)
+				p->on_unavailable = m;
+		} else if (strcmp(key, "resources") == 0) {
+			r = apply_resources(v, &p->res, err);
+		} else if (strcmp(key, "filesystem") == 0) {
+			r = apply_filesystem(v, p, err);
+		} else if (strcmp(key, "network") == 0) {
+			r = apply_network(v, p, err);
+		} else if (strcmp(key, "privilege") == 0) {
+			r = apply_privilege(v, p, err);
+		} else {
+			r = unknown_key("", key, err);
+		}
+		if (r)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_text(const char *text, size_t len, const char *what, json_t **out,
+		      struct nsrun_err *err)
+{
+	json_error_t je;
+
+	*out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	if (!*out)
+		return nsrun_err_set(err, "policy", 0, "%s: invalid JSON at line %d column %d: %s",
+				     what, je.line, je.column, je.text);
+	return 0;
+}
+
+static void policy_blank(struct policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->res = (struct policy_resources){POLICY_UNSET, POLICY_UNSET, POLICY_UNSET,
+					   POLICY_UNSET, POLICY_UNSET, POLICY_UNSET};
+	p->priv_uid = p->priv_gid = POLICY_UNSET;
+}
+
+static int apply_text(const char *text, size_t len, const char *what, struct policy *p,
+		      struct nsrun_err *err)
+{
+	json_t *doc;
+	int r;
+
+	if (parse_text(text, len, what, &doc, err))
+		return -EINVAL;
+	r = policy_apply(doc, p, err);
+	json_decref(doc);
+	return r;
+}
+
+int policy_from_texts(const char *base_text, size_t base_len, const char *override_text,
+		      size_t override_len, struct policy *out, struct nsrun_err *err)
+{
+	policy_blank(out);
+	if (apply_text(policy_default_json, sizeof(policy_default_json) - 1, "built-in default",
+		       out, err))
+		goto fail;
+	if (base_text && apply_text(base_text, base_len, "--policy", out, err))
+		goto fail;
+	if (override_text && apply_text(override_text, override_len, "--override", out, err))
+		goto fail;
+	return 0;
+fail:
+	policy_free(out);
+	return -EINVAL;
+}
+
+/* Reads at most POLICY_MAX_BYTES: a 1 GB "policy" is refused, not slurped. */
+static int read_policy_file(const char *path, char **text, size_t *len, struct nsrun_err *err)
+{
+	_cleanup_close_ int fd = -1;
+	size_t cap = 4096, n = 0;
+	char *buf;
+
+	fd = strcmp(path, "-") == 0 ? dup(0) : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return nsrun_err_set(err, "policy", errno, "%s", path);
+	buf = malloc(cap);
+	if (!buf)
+		return nsrun_err_set(err, "policy", ENOMEM, "%s", path);
+	for (;;) {
+		ssize_t r;
+
+		if (n == cap) {
+			char *nb;
+
+			if (cap > POLICY_MAX_BYTES) {
+				free(buf);
+				return nsrun_err_set(err, "policy", 0, "%s: larger than %u bytes",
+						     path, POLICY_MAX_BYTES);
+			}
+			nb = realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				return nsrun_err_set(err, "policy", ENOMEM, "%s", path);
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+
+			free(buf);
+			return nsrun_err_set(err, "policy", e, "%s", path);
+		}
+		if (r == 0)
+			break;
+		n += r;
+	}
+	*text = buf;
+	*len = n;
+	return 0;
+}
+
+int policy_load(const char *base_path, const char *override_path, struct policy *out,
+		struct nsrun_err *err)
+{
+	_cleanup_free_ char *base = NULL;
+	_cleanup_free_ char *over = NULL;
+	size_t base_len = 0, over_len = 0;
+
+	if (base_path && read_policy_file(base_path, &base, &base_len, err))
+		return -EINVAL;
+	if (override_path && read_policy_file(override_path, &over, &over_len, err))
+		return -EINVAL;
+	if (policy_from_texts(base, base_len, over, over_len, out, err))
+		return -EINVAL;
+	return 0;
+}
+
+void policy_free(struct policy *p)
+{
+	free_allow(p);
+}
+
+json_t *policy_to_json(const struct policy *p)
+{
+	json_t *o = json_object(), *res = json_object(), *allow = json_array();
+
+	json_object_set_new(o, "enabled", json_boolean(p->enabled));
+	json_object_set_new(o, "onUnavailable", json_string(on_unavailable_names[p->on_unavailable]));
+	for (size_t i = 0; i < sizeof(resource_fields) / sizeof(resource_fields[0]); i++) {
+		int64_t v = *(const int64_t *)((const char *)&p->res + resource_fields[i].offset);
+
+		if (v != POLICY_UNSET)
+			json_object_set_new(res, resource_fields[i].name, json_integer(v));
+	}
+	json_object_set_new(o, "resources", res);
+	json_object_set_new(o, "filesystem", json_pack("{s:s}", "mode", fs_mode_names[p->fs_mode]));
+	for (size_t i = 0; i < p->net_allow_len; i++)
+		json_array_append_new(allow, json_string(p->net_allow[i]));
+	json_object_set_new(o, "network",
+			    json_pack("{s:s, s:o, s:b}", "mode", net_mode_names[p->net_mode], "allow",
+				      allow, "denyLinkLocalAndMetadata",
+				      p->deny_link_local_and_metadata));
+	json_t *priv = json_pack("{s:s}", "mode", priv_mode_names[p->priv_mode]);
+	if (p->priv_uid != POLICY_UNSET)
+		json_object_set_new(priv, "uid", json_integer(p->priv_uid));
+	if (p->priv_gid != POLICY_UNSET)
+		json_object_set_new(priv, "gid", json_integer(p->priv_gid));
+	json_object_set_new(o, "privilege", priv);
+	return o;
+}
+
+char *policy_to_json_text(const struct policy *p, bool pretty)
+{
+	json_t *o = policy_to_json(p);
+	char *s = json_dumps(o, (pretty ? JSON_INDENT(2) : JSON_COMPACT) | JSON_PRESERVE_ORDER);
+
+	json_decref(o);
+	return s;
+}

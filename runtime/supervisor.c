@@ -1,0 +1,554 @@
+/* DESIGN §3 steps 1, 2, 4 and the supervise loop. */
+#include "supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "cleanup.h"
+#include "sync.h"
+
+#define SETUP_TIMEOUT_MS 15000
+#define SLIRP_READY_TIMEOUT_MS 5000
+#define KILL_GRACE_MS 3000	/* after a forwarded SIGTERM, before SIGKILL */
+#define DRAIN_MS 2000		/* output still flowing after init died */
+#define CHUNK 65536
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int write_proc_file(pid_t pid, const char *name, const char *text, struct nsrun_err *err)
+{
+	char path[64];
+	_cleanup_close_ int fd = -1;
+	size_t len = strlen(text);
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, text, len) != (ssize_t)len)
+		return nsrun_err_set(err, "userns", errno, "writing %s", path);
+	return 0;
+}
+
+/* sync 1 prerequisites: the one id of the command mapped to itself. */
+static int write_maps(const struct plan *plan, pid_t pid, struct nsrun_err *err)
+{
+	char map[64];
+
+	if (plan->deny_setgroups && write_proc_file(pid, "setgroups", "deny", err) < 0)
+		return -1;
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)plan->map_uid, (unsigned)plan->map_uid);
+	if (write_proc_file(pid, "uid_map", map, err) < 0)
+		return -1;
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)plan->map_gid, (unsigned)plan->map_gid);
+	return write_proc_file(pid, "gid_map", map, err);
+}
+
+static unsigned long netns_inode(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/net", &st) == 0 ? (unsigned long)st.st_ino : 0;
+}
+
+/* clone3 with a pidfd, so signals and waits can never hit a recycled pid;
+ * clone + pidfd_open on kernels without clone3. */
+static pid_t clone_child(unsigned long flags, int *pidfd)
+{
+	struct clone_args args;
+	pid_t pid;
+
+	memset(&args, 0, sizeof(args));
+	args.flags = flags | CLONE_PIDFD;
+	args.pidfd = (unsigned long)pidfd;
+	args.exit_signal = SIGCHLD;
+	pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	if (pid < 0 && errno == ENOSYS) {
+		pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
+		if (pid > 0)
+			*pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	}
+	return pid;
+}
+
+struct stream {
+	int src;	/* pipe read end, -1 when closed */
+	int dst;	/* relay target (1 or 2), -1 when capturing */
+	bool dst_broken;
+	char **cap_buf;
+	size_t *cap_len;
+	size_t cap_alloc;
+};
+
+struct sv {
+	const struct plan *plan;
+	const struct supervise_opts *opts;
+	struct run_result *res;
+	struct report *rep;
+	pid_t pid;
+	int pidfd;
+	int sync_fd;
+	struct stream streams[2];
+	int64_t total_out;
+	bool init_exited;
+	struct netns_slirp slirp;
+	bool slirp_running;
+	int64_t kill_at;	/* grace deadline after a forwarded signal, 0 = none */
+	int64_t drain_until;
+};
+
+static void kill_sandbox(struct sv *sv)
+{
+	if (sv->init_exited)
+		return;
+	if (sv->pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, sv->pidfd, SIGKILL, NULL, 0);
+	else
+		kill(sv->pid, SIGKILL);
+	if (!sv->plan->sandboxed)
+		kill(-sv->pid, SIGKILL); /* its process group */
+}
+
+static void write_all(struct stream *s, const char *buf, size_t n)
+{
+	while (n > 0 && !s->dst_broken) {
+		ssize_t w = write(s->dst, buf, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN) {
+			struct pollfd p = {.fd = s->dst, .events = POLLOUT};
+
+			poll(&p, 1, 1000);
+			continue;
+		}
+		if (w <= 0) {
+			/* The reader went away: keep counting, stop writing. */
+			s->dst_broken = true;
+			return;
+		}
+		buf += w;
+		n -= (size_t)w;
+	}
+}
+
+static void capture(struct stream *s, const char *buf, size_t n)
+{
+	if (*s->cap_len + n + 1 > s->cap_alloc) {
+		size_t want = s->cap_alloc ? s->cap_alloc : 4096;
+		char *nb;
+
+		while (want < *s->cap_len + n + 1)
+			want *= 2;
+		nb = realloc(*s->cap_buf, want);
+		if (!nb)
+			return;
+		*s->cap_buf = nb;
+		s->cap_alloc = want;
+	}
+	memcpy(*s->cap_buf + *s->cap_len, buf, n);
+	*s->cap_len += n;
+	(*s->cap_buf)[*s->cap_len] = '\0';
+}
+
+static void close_stream(struct stream *s)
+{
+	if (s->src >= 0)
+		close(s->src);
+	s->src = -1;
+}
+
+/* Output is bounded while it is read (BACKGROUND): past maxOutputBytes the
+ * sandbox is killed and nothing more is buffered. */
+static void pump(struct sv *sv, struct stream *s)
+{
+	char buf[CHUNK];
+	ssize_t n = read(s->src, buf, sizeof(buf));
+	int64_t room;
+	size_t take;
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		close_stream(s);
+		return;
+	}
+	room = sv->plan->max_output < 0 ? n : sv->plan->max_output - sv->total_out;
+	take = room < n ? (size_t)(room > 0 ? room : 0) : (size_t)n;
+	if (take) {
+		if (s->dst >= 0)
+			write_all(s, buf, take);
+		else
+			capture(s, buf, take);
+		sv->total_out += (int64_t)take;
+	}
+	if (take < (size_t)n) {
+		sv->res->output_truncated = true;
+		kill_sandbox(sv);
+		close_stream(&sv->streams[0]);
+		close_stream(&sv->streams[1]);
+	}
+}
+
+static void on_sync(struct sv *sv)
+{
+	struct sync_msg m;
+	int r = sync_recv(sv->sync_fd, &m, 0);
+
+	if (r == -ETIMEDOUT || r == -EINTR)
+		return;
+	if (r < 0) {
+		close(sv->sync_fd);
+		sv->sync_fd = -1;
+		return;
+	}
+	switch (m.type) {
+	case SYNC_RUNNING:
+		sv->res->started = true;
+		break;
+	case SYNC_EXEC_FAILED:
+		sv->res->exec_failed = true;
+		sv->res->err = m.err;
+		break;
+	case SYNC_ERROR:
+		sv->res->setup_failed = true;
+		sv->res->err = m.err;
+		kill_sandbox(sv);
+		break;
+	case SYNC_STATUS:
+		sv->res->have_status = true;
+		sv->res->wait_status = m.value;
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_signal(struct sv *sv, int sigfd)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			if (sv->slirp_running && waitpid(sv->slirp.pid, NULL, WNOHANG) == sv->slirp.pid) {
+				sv->slirp_running = false;
+				sv->slirp.pid = -1;
+				sv->res->slirp_died = true;
+			}
+			continue;
+		}
+		/* Forward to the sandbox's init, which passes it to the command;
+		 * a second signal, or the grace period running out, kills. */
+		if (sv->res->forwarded_signal) {
+			kill_sandbox(sv);
+			continue;
+		}
+		sv->res->forwarded_signal = (int)si.ssi_signo;
+		if (sv->pidfd >= 0)
+			syscall(SYS_pidfd_send_signal, sv->pidfd, si.ssi_signo, NULL, 0);
+		if (!sv->plan->sandboxed)
+			kill(-sv->pid, (int)si.ssi_signo);
+		sv->kill_at = now_ms() + KILL_GRACE_MS;
+	}
+}
+
+static void on_init_exit(struct sv *sv)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, (id_t)sv->pid, &si, WEXITED | WNOHANG) == 0 && si.si_pid == sv->pid) {
+		sv->init_exited = true;
+		sv->drain_until = now_ms() + DRAIN_MS;
+	}
+}
+
+static int poll_timeout(const struct sv *sv)
+{
+	int64_t now = now_ms(), t = -1;
+
+	if (sv->kill_at)
+		t = sv->kill_at - now;
+	if (sv->init_exited && (t < 0 || sv->drain_until - now < t))
+		t = sv->drain_until - now;
+	return t < 0 ? (sv->kill_at || sv->init_exited ? 0 : -1) : (int)t;
+}
+
+static void supervise(struct sv *sv, int sigfd, int timerfd)
+{
+	for (;;) {
+		struct pollfd p[6];
+		int n = 0, i_sync = -1, i_out[2] = {-1, -1}, i_pid = -1, i_sig, i_tmr = -1;
+
+		if (sv->init_exited && sv->streams[0].src < 0 && sv->streams[1].src < 0)
+			break;
+		if (sv->init_exited && now_ms() >= sv->drain_until)
+			break;
+		if (sv->kill_at && now_ms() >= sv->kill_at) {
+			kill_sandbox(sv);
+			sv->kill_at = 0;
+		}
+		if (sv->sync_fd >= 0)
+			p[i_sync = n++] = (struct pollfd){sv->sync_fd, POLLIN, 0};
+		for (int s = 0; s < 2; s++)
+			if (sv->streams[s].src >= 0)
+				p[i_out[s] = n++] = (struct pollfd){sv->streams[s].src, POLLIN, 0};
+		if (!sv->init_exited)
+			p[i_pid = n++] = (struct pollfd){sv->pidfd, POLLIN, 0};
+		p[i_sig = n++] = (struct pollfd){sigfd, POLLIN, 0};
+		if (timerfd >= 0)
+			p[i_tmr = n++] = (struct pollfd){timerfd, POLLIN, 0};
+		if (poll(p, n, poll_timeout(sv)) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		/* Status first, so an init exit never loses the message. */
+		if (i_sync >= 0 && p[i_sync].revents)
+			on_sync(sv);
+		for (int s = 0; s < 2; s++)
+			if (i_out[s] >= 0 && p[i_out[s]].revents && sv->streams[s].src >= 0)
+				pump(sv, &sv->streams[s]);
+		if (p[i_sig].revents)
+			on_signal(sv, sigfd);
+		if (i_tmr >= 0 && p[i_tmr].revents) {
+			uint64_t ticks;
+
+			if (read(timerfd, &ticks, sizeof(ticks)) > 0 && !sv->init_exited) {
+				sv->res->timed_out = true;
+				kill_sandbox(sv);
+			}
+		}
+		if (i_pid >= 0 && p[i_pid].revents)
+			on_init_exit(sv);
+	}
+	/* A status message sent just before init exited may still be queued. */
+	while (sv->sync_fd >= 0 && !sv->res->have_status) {
+		struct pollfd p = {sv->sync_fd, POLLIN, 0};
+
+		if (poll(&p, 1, 0) <= 0)
+			break;
+		on_sync(sv);
+	}
+}
+
+static int arm_timer(int64_t ms)
+{
+	struct itimerspec its = {0};
+	int fd;
+
+	if (ms <= 0)
+		return -1;
+	fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (fd < 0)
+		return -1;
+	its.it_value.tv_sec = ms / 1000;
+	its.it_value.tv_nsec = (ms % 1000) * 1000000;
+	timerfd_settime(fd, 0, &its, NULL);
+	return fd;
+}
+
+/* DESIGN §3 steps 2 and 4, from the outside. */
+static int parent_setup(struct sv *sv, const struct host_caps *caps, struct cgroup_run *cg,
+			struct nsrun_err *err)
+{
+	const struct plan *plan = sv->plan;
+	int r;
+
+	if (plan->sandboxed && write_maps(plan, sv->pid, err) < 0)
+		return -1;
+	if (plan->res.cgroup && cgroup_run_attach(cg, sv->pid, err) < 0)
+		return -1;
+	/* sync 1 */
+	if (sync_send(sv->sync_fd, SYNC_GO, 0, NULL) < 0)
+		return nsrun_err_set(err, "sync", EPIPE, "the sandbox exited before set-up");
+	if (!plan->sandboxed || !plan->net.egress)
+		return 0;
+	/* sync 2: the filter is in before any interface but lo exists. */
+	r = sync_expect(sv->sync_fd, SYNC_FILTER_LOADED, SETUP_TIMEOUT_MS, err);
+	if (r < 0)
+		return r;
+	r = netns_slirp_start(&plan->net, caps->slirp4netns_path, sv->pid, &sv->slirp, err);
+	if (r < 0)
+		return r;
+	sv->slirp_running = true;
+	r = netns_slirp_wait_ready(&sv->slirp, SLIRP_READY_TIMEOUT_MS, err);
+	if (r < 0)
+		return r;
+	/* sync 3 */
+	if (sync_send(sv->sync_fd, SYNC_TAP_READY, 0, NULL) < 0)
+		return nsrun_err_set(err, "sync", EPIPE, "the sandbox exited during network set-up");
+	return 0;
+}
+
+static int compute_exit(const struct run_result *res)
+{
+	if (res->setup_failed)
+		return 125;
+	if (res->exec_failed)
+		return res->err.errnum == ENOENT ? 127 : 126;
+	if (res->timed_out)
+		return 124;
+	if (res->have_status) {
+		if (WIFEXITED(res->wait_status))
+			return WEXITSTATUS(res->wait_status);
+		if (WIFSIGNALED(res->wait_status))
+			return 128 + WTERMSIG(res->wait_status);
+	}
+	if (res->output_truncated)
+		return 128 + SIGKILL;
+	if (res->forwarded_signal)
+		return 128 + SIGKILL;
+	return 125;
+}
+
+void supervisor_run(const struct plan *plan, const struct host_caps *caps,
+		    const struct supervise_opts *opts, struct report *rep, struct run_result *res)
+{
+	struct seccomp_prog prog = {0};
+	struct cgroup_run cg;
+	struct sv sv;
+	struct child_ctx ctx;
+	sigset_t mask, old;
+	int sp[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
+	_cleanup_close_ int sigfd = -1;
+	_cleanup_close_ int timerfd = -1;
+	int64_t t0 = now_ms();
+	bool have_cg = false;
+
+	memset(res, 0, sizeof(*res));
+	memset(&sv, 0, sizeof(sv));
+	memset(&cg, 0, sizeof(cg));
+	sv.plan = plan;
+	sv.opts = opts;
+	sv.res = res;
+	sv.rep = rep;
+	sv.pidfd = -1;
+	sv.sync_fd = -1;
+	sv.slirp.pid = -1;
+	sv.slirp.exit_fd = sv.slirp.ready_fd = -1;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	signal(SIGPIPE, SIG_IGN);
+	sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+	if (plan->sandboxed && plan->priv.seccomp && nsrun_seccomp_compile(&prog, &res->err) < 0)
+		goto setup_failed;
+	if (plan->res.cgroup) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "nsrun-%d-%lld", getpid(), (long long)t0);
+		if (cgroup_run_create(&plan->res, caps, name, &cg, &res->err) < 0)
+			goto setup_failed;
+		have_cg = true;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0 ||
+	    pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+		nsrun_err_set(&res->err, "supervisor", errno, "creating pipes");
+		goto setup_failed;
+	}
+
+	ctx = (struct child_ctx){.plan = plan,
+				 .seccomp = prog.filter ? &prog : NULL,
+				 .sync_fd = sp[1],
+				 .stdin_fd = opts->stdin_fd,
+				 .stdout_fd = out[1],
+				 .stderr_fd = errp[1],
+				 .supervisor_netns_ino = netns_inode()};
+	sv.pid = clone_child(plan->sandboxed ? plan->clone_flags : 0, &sv.pidfd);
+	if (sv.pid < 0) {
+		nsrun_err_set(&res->err, "clone", errno, "creating the sandbox namespaces");
+		goto setup_failed;
+	}
+	if (sv.pid == 0)
+		child_main(&ctx);
+
+	close(sp[1]);
+	close(out[1]);
+	close(errp[1]);
+	sp[1] = out[1] = errp[1] = -1;
+	sv.sync_fd = sp[0];
+	sv.streams[0] = (struct stream){.src = out[0], .dst = opts->capture ? -1 : 1,
+					.cap_buf = &res->out, .cap_len = &res->out_len};
+	sv.streams[1] = (struct stream){.src = errp[0], .dst = opts->capture ? -1 : 2,
+					.cap_buf = &res->errbuf, .cap_len = &res->err_len};
+	timerfd = arm_timer(plan->timeout_ms);
+
+	if (parent_setup(&sv, caps, &cg, &res->err) < 0) {
+		res->setup_failed = true;
+		kill_sandbox(&sv);
+	}
+	supervise(&sv, sigfd, timerfd);
+	if (!sv.init_exited) {
+		kill_sandbox(&sv);
+		waitpid(sv.pid, NULL, 0);
+	}
+	close_stream(&sv.streams[0]);
+	close_stream(&sv.streams[1]);
+	if (sv.sync_fd >= 0)
+		close(sv.sync_fd);
+	if (sv.pidfd >= 0)
+		close(sv.pidfd);
+	if (sv.slirp.pid > 0 || sv.slirp.exit_fd >= 0)
+		netns_slirp_stop(&sv.slirp);
+	if (have_cg) {
+		res->oom = cgroup_run_oom_killed(&cg);
+		cgroup_run_destroy(&cg);
+	}
+	if (res->slirp_died)
+		report_note(rep, LAYER_NETWORK, "slirp4netns exited during the run: egress was lost");
+	nsrun_seccomp_free(&prog);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	res->duration_ms = now_ms() - t0;
+	res->exit_code = compute_exit(res);
+	return;
+
+setup_failed:
+	res->setup_failed = true;
+	for (int i = 0; i < 2; i++) {
+		if (sp[i] >= 0)
+			close(sp[i]);
+		if (out[i] >= 0)
+			close(out[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+	}
+	if (have_cg)
+		cgroup_run_destroy(&cg);
+	nsrun_seccomp_free(&prog);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	res->duration_ms = now_ms() - t0;
+	res->exit_code = 125;
+}
+
+void run_result_free(struct run_result *res)
+{
+	free(res->out);
+	free(res->errbuf);
+	res->out = res->errbuf = NULL;
+}
