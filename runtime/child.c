@@ -75,9 +75,12 @@ static int exec_command(char *const *argv, char *const *envp)
 		else
 			snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, path, argv[0]);
 		execve(buf, argv, envp);
-		if (errno == EACCES)
-			saw_eacces = 1;
-		else if (errno != ENOENT && errno != ENOTDIR && errno != ENAMETOOLONG)
+		/* EACCES from an unsearchable PATH dir is "not found", as in a
+		 * shell; only a file that exists makes it "not executable". */
+		if (errno == EACCES) {
+			if (access(buf, F_OK) == 0)
+				saw_eacces = 1;
+		} else if (errno != ENOENT && errno != ENOTDIR && errno != ENAMETOOLONG)
 			return errno;
 		path += len;
 		if (*path == ':')

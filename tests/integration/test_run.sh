@@ -102,7 +102,7 @@ t_run_output_cap_total_of_both_streams() {
 	"$NSRUN" run --override "$p" -- sh -c 'head -c 600 /dev/zero; head -c 600 /dev/zero >&2; sleep 5' >"$T_TMP/o" 2>"$T_TMP/e"
 	rc=$?
 	[ "$rc" = 137 ] || fail "exit $rc"
-	total=$(( $(wc -c <"$T_TMP/o") + $(head -c 600 "$T_TMP/e" | wc -c) ))
+	total=$(( $(tr -cd '\0' <"$T_TMP/o" | wc -c) + $(tr -cd '\0' <"$T_TMP/e" | wc -c) ))
 	[ "$total" -le 1000 ] || fail "relayed $total bytes past the cap"
 	contains "$T_TMP/e" "output exceeded maxOutputBytes (1000 bytes)"
 }
