@@ -243,17 +243,42 @@ static void on_sync(struct sv *sv)
 	}
 }
 
+static void slirp_exited(struct sv *sv)
+{
+	sv->slirp_running = false;
+	sv->slirp.pid = -1;
+	sv->res->slirp_died = true;
+}
+
+/* As pid 1 of a container (tini's job) every orphan of the container is
+ * ours to reap; otherwise only slirp4netns (init is reaped via its pidfd). */
+static void reap_children(struct sv *sv)
+{
+	pid_t w;
+	int st;
+
+	if (getpid() != 1) {
+		if (sv->slirp_running && waitpid(sv->slirp.pid, NULL, WNOHANG) == sv->slirp.pid)
+			slirp_exited(sv);
+		return;
+	}
+	while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (w == sv->pid) {
+			sv->init_exited = true;
+			sv->drain_until = now_ms() + DRAIN_MS;
+		} else if (sv->slirp_running && w == sv->slirp.pid) {
+			slirp_exited(sv);
+		}
+	}
+}
+
 static void on_signal(struct sv *sv, int sigfd)
 {
 	struct signalfd_siginfo si;
 
 	while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGCHLD) {
-			if (sv->slirp_running && waitpid(sv->slirp.pid, NULL, WNOHANG) == sv->slirp.pid) {
-				sv->slirp_running = false;
-				sv->slirp.pid = -1;
-				sv->res->slirp_died = true;
-			}
+			reap_children(sv);
 			continue;
 		}
 		/* Forward to the sandbox's init, which passes it to the command;
