@@ -23,6 +23,8 @@
 #include "netns/netns.h"
 #include "resources.h"
 
+static void explain_userns(struct cap_check *c, int e);
+
 static void set_ok(struct cap_check *c)
 {
 	c->ok = true;
@@ -48,6 +50,14 @@ static long read_long_file(const char *path, long dflt)
 	if (fd < 0 || read(fd, buf, sizeof(buf) - 1) <= 0)
 		return dflt;
 	return strtol(buf, NULL, 10);
+}
+
+void caps_explain_userns(int e, char *buf, size_t len)
+{
+	struct cap_check c;
+
+	explain_userns(&c, e);
+	snprintf(buf, len, "%s", c.reason);
 }
 
 /* Why a user namespace could not be made, in words an operator can act on. */
@@ -162,7 +172,7 @@ static bool find_in_path(const char *name, char *out, size_t len)
 	return false;
 }
 
-static void probe_egress(struct host_caps *caps)
+static void probe_egress(struct host_caps *caps, bool what_assumed)
 {
 	const char *forced = getenv("NSRUN_SLIRP4NETNS");
 
@@ -180,6 +190,8 @@ static void probe_egress(struct host_caps *caps)
 		set_no(&caps->slirp4netns,
 		       "slirp4netns not found in PATH: install it (apt-get install slirp4netns)");
 	}
+	if (what_assumed)
+		return;
 	if (!caps->netns.ok) {
 		set_no(&caps->nftables, "no network namespace to load a ruleset in");
 		set_no(&caps->tun, "no network namespace to create tap0 in");
@@ -226,10 +238,24 @@ void caps_probe(struct host_caps *caps, unsigned what)
 	set_no(&caps->landlock, "not probed");
 	set_no(&caps->cgroup_memory, "not probed");
 	set_no(&caps->cgroup_pids, "not probed");
-	if (what & (CAPS_NS | CAPS_EGRESS))
+	bool assumed = what & CAPS_ASSUME_LIVE;
+
+	if (assumed) {
+		/* Fail-closed runs skip the namespace probes: the run itself is
+		 * the live test, and any failure refuses it (exit 125). */
+		set_ok(&caps->userns);
+		set_ok(&caps->netns);
+		set_ok(&caps->procfs);
+		if (what & CAPS_EGRESS) {
+			set_ok(&caps->nftables);
+			set_ok(&caps->tun);
+		}
+		what &= ~CAPS_NS;
+	} else if (what & (CAPS_NS | CAPS_EGRESS)) {
 		probe_namespaces(caps);
+	}
 	if (what & CAPS_EGRESS)
-		probe_egress(caps);
+		probe_egress(caps, assumed);
 	if (what & CAPS_SECCOMP)
 		probe_seccomp(caps);
 	if (what & CAPS_CGROUP)

@@ -4,6 +4,7 @@
 #define NSRUN_CAPS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #define CAPS_REASON_LEN 256
@@ -43,10 +44,17 @@ enum caps_what {
 	CAPS_EGRESS = 1 << 1,	/* nftables, tun, slirp4netns */
 	CAPS_CGROUP = 1 << 2,
 	CAPS_SECCOMP = 1 << 3,
-	CAPS_ALL = 0xff,
+	CAPS_ALL = 0x7f,
+	/* Take userns/netns/procfs (and nftables/tun with CAPS_EGRESS) as
+	 * available without probing: for fail-closed runs, where the real
+	 * set-up is the live test and its failure refuses the run. */
+	CAPS_ASSUME_LIVE = 0x80,
 };
 
 void caps_probe(struct host_caps *caps, unsigned what);
+
+/* The operator-facing reason a clone(CLONE_NEWUSER) failed with errno e. */
+void caps_explain_userns(int e, char *buf, size_t len);
 
 /* A host where everything works: the start point of unit tests. */
 void caps_all_ok(struct host_caps *caps, bool root);

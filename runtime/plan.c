@@ -21,6 +21,11 @@ unsigned plan_caps_needed(const struct policy *p)
 	if ((p->net_mode == NET_MODE_ALLOWLIST && p->net_allow_len > 0) ||
 	    (p->net_mode == NET_MODE_UNRESTRICTED && p->deny_link_local_and_metadata))
 		what |= CAPS_EGRESS;
+	/* Under fail, a failing namespace step refuses the run anyway, so the
+	 * run is its own probe (BACKGROUND: live, never a sysctl) and saves a
+	 * clone per run. Under degrade the planner must know beforehand. */
+	if (p->on_unavailable == ON_UNAVAILABLE_FAIL)
+		what |= CAPS_ASSUME_LIVE;
 	return what;
 }
 

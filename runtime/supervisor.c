@@ -507,7 +507,15 @@ void supervisor_run(const struct plan *plan, const struct host_caps *caps,
 				 .supervisor_netns_ino = netns_inode()};
 	sv.pid = clone_child(plan->sandboxed ? plan->clone_flags : 0, &sv.pidfd);
 	if (sv.pid < 0) {
-		nsrun_err_set(&res->err, "clone", errno, "creating the sandbox namespaces");
+		int e = errno;
+		char why[CAPS_REASON_LEN];
+
+		if (plan->sandboxed) {
+			caps_explain_userns(e, why, sizeof(why));
+			nsrun_err_set(&res->err, "clone", 0, "creating the sandbox namespaces: %s", why);
+		} else {
+			nsrun_err_set(&res->err, "clone", e, "creating the sandbox");
+		}
 		goto setup_failed;
 	}
 	if (sv.pid == 0)

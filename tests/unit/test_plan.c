@@ -228,3 +228,16 @@ Test(plan, caps_needed_follow_the_policy)
 	cr_assert_not(plan_caps_needed(&p) & CAPS_EGRESS);
 	policy_free(&p);
 }
+
+Test(plan, fail_closed_runs_are_their_own_namespace_probe)
+{
+	struct policy p;
+
+	load(NULL, &p);
+	cr_assert(plan_caps_needed(&p) & CAPS_ASSUME_LIVE);
+	policy_free(&p);
+	load("{\"onUnavailable\":\"degrade\"}", &p);
+	cr_assert_not(plan_caps_needed(&p) & CAPS_ASSUME_LIVE, "degrade must know beforehand");
+	cr_assert(plan_caps_needed(&p) & CAPS_NS);
+	policy_free(&p);
+}
