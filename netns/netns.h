@@ -15,43 +15,72 @@ struct policy;
 struct host_caps;
 struct report;
 
+/* slirp4netns's fixed layout (its defaults; we never pass --cidr). */
+#define NETNS_TAP_NAME "tap0"
+#define NETNS_TAP_ADDR4 "10.0.2.100"
+#define NETNS_GATEWAY4 "10.0.2.2"
+#define NETNS_DNS4 "10.0.2.3"
+#define NETNS_TAP_ADDR6 "fd00::100"
+#define NETNS_GATEWAY6 "fd00::2"
+#define NETNS_MTU 65520
+/* More entries than this is a policy error: the filter's set elements are
+ * sent in one netlink batch that has to fit in memory and a socket buffer. */
+#define NETNS_MAX_ALLOW 65536
+
 struct netns_plan {
 	bool new_netns;		/* false only for unrestricted without the block */
 	bool egress;		/* slirp4netns + nft filter + tap0 */
 	bool policy_accept;	/* unrestricted+block: accept all but the blocked ranges */
 	bool block_special;	/* drop 169.254/16, fe80::/10, fc00::/7 first */
 	bool allow_dns;		/* slirp's DNS 10.0.2.3 is allowlisted */
+	bool ipv6;		/* IPv6 egress wanted: slirp4netns --enable-ipv6, fd00::100 */
+	/* slirp4netns --enable-sandbox (its own mount ns, caps dropped). Only
+	 * for a root supervisor: rootless, slirp4netns's sandbox seteuid(0)s in
+	 * the child's user namespace, which maps no uid 0 (the command keeps
+	 * the supervisor's uid), so it would die; --enable-seccomp stays. */
+	bool slirp_sandbox;
 	unsigned mtu;
 	struct cidr *allow;	/* parsed allowlist (owned) */
 	size_t n_allow;
 };
 
 /* Pure: decides the plumbing from the policy and host capabilities, records
- * downgrades/notes (with what to install or change). */
+ * downgrades/notes (with what to install or change). A degraded network
+ * layer never opens more than the policy asked: when egress cannot be
+ * plumbed the sandbox keeps a fresh netns with only lo (and the report says
+ * so); only when no netns can be made at all does it share the host's. */
 int netns_plan(const struct policy *p, const struct host_caps *caps, struct netns_plan *plan,
 	       struct report *rep, struct nsrun_err *err);
 void netns_plan_free(struct netns_plan *plan);
 
 /* Child, step 1 (in its fresh netns, before any interface but lo exists):
  * checks the netns is not the supervisor's (supervisor_netns_ino), brings lo
- * up and, for egress, commits the whole nftables filter as one batch. */
+ * up and, for egress, commits the whole nftables filter as one batch.
+ * A no-op when !plan->new_netns. */
 int netns_child_setup_early(const struct netns_plan *plan, unsigned long supervisor_netns_ino,
 			    struct nsrun_err *err);
 
 /* Child, step 2 (after slirp4netns attached tap0): address 10.0.2.100/24,
- * MTU, up, default route via 10.0.2.2, all over netlink. */
+ * MTU, up, default route via 10.0.2.2 (and fd00::100/64 via fd00::2 when
+ * plan->ipv6), all over netlink. Refuses unless netns_child_setup_early
+ * verified this very netns in this process. */
 int netns_child_setup_tap(const struct netns_plan *plan, struct nsrun_err *err);
 
 /* Supervisor side: the slirp4netns helper. */
 struct netns_slirp {
 	pid_t pid;
+	int pidfd;	/* pollable: readable once slirp4netns exited (egress lost) */
 	int exit_fd;	/* write end: closing it makes slirp4netns exit */
 	int ready_fd;	/* read end of --ready-fd */
+	int log_fd;	/* a 4 KiB sealed memfd holding slirp4netns's stderr */
 };
 
+#define NETNS_SLIRP_INIT {.pid = 0, .pidfd = -1, .exit_fd = -1, .ready_fd = -1, .log_fd = -1}
+
 /* Starts slirp4netns for child_pid's netns (the child's userns is joined by
- * slirp4netns itself). The helper dies with the supervisor (PDEATHSIG) and
- * when exit_fd is closed. */
+ * slirp4netns itself: a PID target makes it setns /proc/PID/ns/user first).
+ * The helper dies with the supervisor (PDEATHSIG) and when exit_fd is
+ * closed. All of *s is valid for netns_slirp_stop even on failure. */
 int netns_slirp_start(const struct netns_plan *plan, const char *slirp_path, pid_t child_pid,
 		      struct netns_slirp *s, struct nsrun_err *err);
 /* Waits up to timeout_ms for the ready byte. -ETIMEDOUT / -ECHILD with *err. */

@@ -1,0 +1,278 @@
+/* fsns_child_setup: builds the sandbox's root in the child, which is in a
+ * fresh user+mount+pid namespace with every capability there and the
+ * command's uid/gid as its own.
+ *
+ *   / private (nothing propagates back to the host)
+ *   -> sources the staging tmpfs will cover are opened first
+ *   -> tmpfs on the staging dir (e.g. /tmp) -> the steps, in plan order
+ *   -> pivot_root(".", ".") + umount2(".", MNT_DETACH): the old root is
+ *      gone from the namespace, so no path, /proc/<pid>/root or ".." can
+ *      reach it -> the root tmpfs remounted read-only -> chdir(cwd). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fsns.h"
+#include "runtime/cleanup.h"
+
+#define FD_SKIP (-2) /* an optional source that is not there */
+
+static const char *kind_verb(enum fsns_step_kind k)
+{
+	switch (k) {
+	case FSNS_TMPFS: return "mount tmpfs at";
+	case FSNS_DEVPTS: return "mount devpts at";
+	case FSNS_DIR: return "mkdir";
+	default: return "set up";
+	}
+}
+
+static bool under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+/* Once the staging tmpfs is mounted, paths below it name the tmpfs; a
+ * source there (a --scratch in /tmp) is reached through an fd opened now. */
+static int preopen(const struct fsns_plan *plan, int *fds, struct nsrun_err *err)
+{
+	for (size_t i = 0; i < plan->n_steps; i++) {
+		const struct fsns_step *s = &plan->steps[i];
+		int flags = O_CLOEXEC;
+
+		fds[i] = -1;
+		if (s->kind == FSNS_COPY)
+			flags |= O_RDONLY | O_NOCTTY;
+		else if (s->kind == FSNS_BIND || s->kind == FSNS_DEV_BIND)
+			flags |= O_PATH;
+		else
+			continue;
+		if (!under(s->src, plan->staging))
+			continue;
+		fds[i] = open(s->src, flags);
+		if (fds[i] < 0) {
+			if (s->optional && (errno == ENOENT || errno == EACCES)) {
+				fds[i] = FD_SKIP;
+				continue;
+			}
+			return nsrun_err_set(err, "fsns", errno, "bind %s -> %s", s->src, s->dest);
+		}
+	}
+	return 0;
+}
+
+static void close_fds(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+static int apply_tmpfs(const char *path, const struct fsns_plan *plan, const struct fsns_step *s)
+{
+	unsigned long flags = MS_NOSUID | MS_NODEV;
+	char opts[160];
+	int n;
+
+	n = snprintf(opts, sizeof(opts), "mode=%04o", s->mode);
+	if (s->size)
+		n += snprintf(opts + n, sizeof(opts) - (size_t)n, ",size=%llu",
+			      (unsigned long long)s->size);
+	/* uid=/gid= are read in the mounter's user namespace: the owner ids
+	 * are the mapped ones, never 0 (which is not mapped). */
+	if (s->owned)
+		snprintf(opts + n, sizeof(opts) - (size_t)n, ",uid=%u,gid=%u",
+			 (unsigned)plan->owner_uid, (unsigned)plan->owner_gid);
+	if (s->noexec)
+		flags |= MS_NOEXEC;
+	if (!s->rw)
+		flags |= MS_RDONLY;
+	return mount("tmpfs", path, "tmpfs", flags, opts) < 0 ? -errno : 0;
+}
+
+/* --bind/--ro-bind/base trees (recursive: submounts come along and are
+ * made read-only too) and device nodes (one file, no nodev). */
+static int apply_bind(const char *root, const char *path, const struct fsns_step *s, int src_fd,
+		      struct nsrun_err *err)
+{
+	bool dev = s->kind == FSNS_DEV_BIND;
+	unsigned long long attrs;
+	_cleanup_close_ int dest = -1;
+	int r;
+
+	if (src_fd == FD_SKIP)
+		return 0;
+	r = fsns_mkpath(root, s->dest, S_ISDIR(s->mode) ? FSNS_NODE_DIR : FSNS_NODE_FILE, &dest);
+	if (r < 0)
+		return nsrun_err_set(err, "fsns", -r, "bind %s -> %s", s->src, s->dest);
+	if (dev)
+		attrs = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC;
+	else if (s->rw)
+		attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+	else
+		attrs = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+	r = fsns_bind(src_fd, s->src, dest, path, !dev, attrs);
+	if (r < 0 && s->optional && (r == -ENOENT || r == -EACCES))
+		return 0;
+	if (r < 0)
+		return nsrun_err_set(err, "fsns", -r, "bind %s -> %s", s->src, s->dest);
+	return 0;
+}
+
+static int apply_symlink(const char *root, const struct fsns_step *s, struct nsrun_err *err)
+{
+	_cleanup_close_ int dir = -1;
+	const char *base = strrchr(s->dest, '/');
+	int r;
+
+	r = fsns_mkpath(root, s->dest, FSNS_NODE_PARENT, &dir);
+	if (r == 0 && symlinkat(s->src, dir, base ? base + 1 : s->dest) < 0)
+		r = -errno;
+	if (r < 0)
+		return nsrun_err_set(err, "fsns", -r, "symlink %s -> %s", s->dest, s->src);
+	return 0;
+}
+
+static int apply_step(const char *root, const struct fsns_plan *plan, const struct fsns_step *s,
+		      int src_fd, struct nsrun_err *err)
+{
+	char path[512];
+	int r = 0;
+
+	snprintf(path, sizeof(path), "%s%s", root, s->dest);
+	/* With the host's root in place only /proc is ever mounted over; a
+	 * plan asking for more is a bug, and mkdir on the host is never ok. */
+	if (!root[0] && s->kind != FSNS_PROC && s->kind != FSNS_MASK && s->kind != FSNS_RO)
+		return nsrun_err_set(err, "fsns", 0, "refusing to change the host's %s", s->dest);
+	switch (s->kind) {
+	case FSNS_BIND:
+	case FSNS_DEV_BIND:
+		return apply_bind(root, path, s, src_fd, err);
+	case FSNS_SYMLINK:
+		return apply_symlink(root, s, err);
+	case FSNS_COPY:
+		return src_fd == FD_SKIP ? 0 : fsns_apply_copy(root, s, src_fd, err);
+	case FSNS_WRITE:
+		return fsns_apply_write(root, s->dest, s->data, err);
+	case FSNS_RESOLV:
+		return fsns_apply_write(root, s->dest, plan->resolv_conf, err);
+	case FSNS_PROC:
+		return fsns_apply_proc(root, plan, s, err);
+	case FSNS_MASK:
+		return fsns_apply_mask(root, s, err);
+	case FSNS_RO:
+		r = fsns_bind(-1, path, -1, path, true,
+			      MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+		if (r < 0)
+			return nsrun_err_set(err, "fsns", -r, "remount %s read-only", s->dest);
+		return 0;
+	case FSNS_DIR:
+	case FSNS_TMPFS:
+	case FSNS_DEVPTS:
+		r = fsns_mkpath(root, s->dest, FSNS_NODE_DIR, NULL);
+		if (r == 0 && s->kind == FSNS_TMPFS)
+			r = apply_tmpfs(path, plan, s);
+		/* ptys are made by the kernel, not through the mount: ro is fine */
+		else if (r == 0 && s->kind == FSNS_DEVPTS &&
+			 mount("devpts", path, "devpts", MS_NOSUID | MS_NOEXEC | MS_RDONLY,
+			       "newinstance,ptmxmode=0666,mode=620") < 0)
+			r = -errno;
+		break;
+	}
+	if (r < 0)
+		return nsrun_err_set(err, "fsns", -r, "%s %s", kind_verb(s->kind), s->dest);
+	return 0;
+}
+
+static int apply_steps(const char *root, const struct fsns_plan *plan, const int *fds,
+		       struct nsrun_err *err)
+{
+	for (size_t i = 0; i < plan->n_steps; i++) {
+		int r = apply_step(root, plan, &plan->steps[i], fds ? fds[i] : -1, err);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int enter_root(const struct fsns_plan *plan, struct nsrun_err *err)
+{
+	/* pivot_root(".", ".") stacks the old root on the new one; detaching
+	 * the top of "." then drops the old root from the namespace for good
+	 * (no oldroot dir is left behind to find). */
+	if (chdir(plan->staging) < 0)
+		return nsrun_err_set(err, "fsns", errno, "chdir %s", plan->staging);
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return nsrun_err_set(err, "fsns", errno, "pivot_root to the new root");
+	if (umount2(".", MNT_DETACH) < 0)
+		return nsrun_err_set(err, "fsns", errno, "detach the old root");
+	if (chdir("/") < 0)
+		return nsrun_err_set(err, "fsns", errno, "chdir /");
+	/* Mount points, /etc and /dev are ours; nothing may change them. */
+	int r = fsns_mount_attr("/", false, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	if (r < 0)
+		return nsrun_err_set(err, "fsns", -r, "remount / read-only");
+	return 0;
+}
+
+static int build_root(const struct fsns_plan *plan, struct nsrun_err *err)
+{
+	int fds[FSNS_MAX_STEPS];
+	char opts[64];
+	int r;
+
+	r = preopen(plan, fds, err);
+	if (r == 0) {
+		snprintf(opts, sizeof(opts), "mode=0755,size=%llu", (unsigned long long)plan->root_size);
+		if (mount("tmpfs", plan->staging, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+			r = nsrun_err_set(err, "fsns", errno, "mount tmpfs for the new root on %s",
+					  plan->staging);
+	}
+	if (r == 0)
+		r = apply_steps(plan->staging, plan, fds, err);
+	/* Host fds must not outlive the old root (an open dir is a way back). */
+	close_fds(fds, plan->n_steps);
+	if (r == 0)
+		r = enter_root(plan, err);
+	return r;
+}
+
+int fsns_child_setup(const struct fsns_plan *plan, struct nsrun_err *err)
+{
+	mode_t old_umask;
+	int r = 0;
+
+	if (!plan->new_root && !plan->fresh_proc && !plan->limit_userns && !plan->cwd[0])
+		return 0; /* policy disabled */
+	if ((plan->new_root || plan->fresh_proc) &&
+	    fsns_ns_is("mnt", plan->sup_mntns_dev, plan->sup_mntns_ino) == 1)
+		return nsrun_err_set(err, "fsns", 0,
+				     "refusing to mount: still in the supervisor's mount namespace");
+	if ((plan->new_root || plan->fresh_proc) &&
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return nsrun_err_set(err, "fsns", errno, "make / private");
+	/* Made files and dirs get exactly the modes the plan says. */
+	old_umask = umask(022);
+	/* Without a fresh procfs the planner recorded a downgrade; the limit
+	 * is still worth having when the host /proc/sys lets us write it. */
+	if (plan->limit_userns && !plan->fresh_proc)
+		(void)fsns_limit_userns("/proc", plan);
+	if (plan->new_root)
+		r = build_root(plan, err);
+	else
+		r = apply_steps("", plan, NULL, err);
+	umask(old_umask);
+	if (r < 0)
+		return r;
+	if (plan->cwd[0] && chdir(plan->cwd) < 0)
+		return nsrun_err_set(err, "fsns", errno, "chdir %s", plan->cwd);
+	return 0;
+}

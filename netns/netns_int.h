@@ -1,0 +1,49 @@
+/* Internals of the network layer shared between the netns/ sources. Not for other
+ * layers: they use netns.h. */
+#ifndef NSRUN_NETNS_INT_H
+#define NSRUN_NETNS_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netns.h"
+
+/* nft_batch.c: one nfnetlink batch, sent with one sendmsg, every ACK read. */
+struct nft_batch;
+
+struct nft_batch *nft_batch_new(void);
+void nft_batch_free(struct nft_batch *b);
+/* Room for one message of at most max bytes: build it at the returned
+ * address with nft_batch_seq() as its sequence number, then push it. NULL on
+ * ENOMEM. */
+char *nft_batch_reserve(struct nft_batch *b, size_t max);
+uint32_t nft_batch_seq(const struct nft_batch *b);
+/* Adds the message built at the reserved place; what names it in errors. */
+int nft_batch_push(struct nft_batch *b, const char *what);
+/* Messages pushed from now on may go in a later transaction when the whole
+ * does not fit one socket buffer (set elements after the skeleton). */
+void nft_batch_allow_split(struct nft_batch *b);
+/* Test hook: caps a transaction's size to exercise the split path. */
+void nft_batch_set_max_transaction(struct nft_batch *b, size_t bytes);
+/* Sends the batch (BEGIN ... END in one sendmsg), reads every ACK. 0 or
+ * -errno with *err. */
+int nft_batch_send(struct nft_batch *b, struct nsrun_err *err);
+
+/* nft.c */
+int netns_nft_commit(const struct netns_plan *plan, struct nsrun_err *err);
+/* Same, with each transaction capped at max_transaction bytes (0 = the
+ * socket's limit): lets tests exercise the split path on any host. */
+int netns_nft_commit_split(const struct netns_plan *plan, size_t max_transaction,
+			   struct nsrun_err *err);
+/* Deletes table inet nsrun (the probe cleans up after itself). */
+int netns_nft_delete(struct nsrun_err *err);
+
+/* link.c */
+int netns_link_lo_up(struct nsrun_err *err);
+int netns_link_tap_setup(const struct netns_plan *plan, struct nsrun_err *err);
+
+/* child.c: the inode of /proc/self/ns/net, 0 with *err on failure. */
+unsigned long netns_current_ino(struct nsrun_err *err);
+
+#endif

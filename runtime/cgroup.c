@@ -1,0 +1,729 @@
+/* Per-run cgroups: probe, create, attach, OOM check, destroy, stale sweep.
+ *
+ * Layout: <the supervisor's own cgroup>/nsrun/nsrun-<pid>-<n> in each
+ * hierarchy used (v1: memory and pids; v2: one dir). Nesting under our own
+ * cgroup keeps the run inside whatever limits the supervisor itself lives
+ * under (a container's), and the "nsrun" dir is removed again when its last
+ * run goes, so nothing is left behind. */
+#include "resources.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "caps.h"
+#include "cleanup.h"
+
+/* A run cgroup younger than this is never swept: its supervisor may be
+ * alive in another pid namespace, between mkdir and attach. */
+#define SWEEP_MIN_AGE_S 10
+#define DESTROY_DEADLINE_NS (2 * 1000000000LL)
+
+/* ---------- small file helpers ---------- */
+
+static int write_at(const char *dir, const char *file, const char *text)
+{
+	char path[600];
+	_cleanup_close_ int fd = -1;
+	size_t len = strlen(text);
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* cgroupfs takes each write(2) as one command: never split it. */
+	if (write(fd, text, len) != (ssize_t)len)
+		return -errno;
+	return 0;
+}
+
+static ssize_t read_at(const char *dir, const char *file, char *buf, size_t len)
+{
+	char path[600];
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return n;
+}
+
+/* Whole small proc file into a malloc'd string (mountinfo can be long). */
+static char *slurp(const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t cap = 8192, len = 0;
+	char *buf, *nbuf;
+	ssize_t n;
+
+	if (fd < 0 || !(buf = malloc(cap)))
+		return NULL;
+	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += (size_t)n;
+		if (cap - len < 2) {
+			if (cap >= (8u << 20) || !(nbuf = realloc(buf, cap * 2)))
+				break;
+			buf = nbuf;
+			cap *= 2;
+		}
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+/* word in a list separated by spaces, commas or newlines */
+static bool has_word(const char *list, const char *word)
+{
+	size_t wl = strlen(word);
+
+	for (const char *s = list; (s = strstr(s, word)); s += wl)
+		if ((s == list || strchr(" ,\n", s[-1])) && (!s[wl] || strchr(" ,\n", s[wl])))
+			return true;
+	return false;
+}
+
+static void set_ok(struct cap_check *c)
+{
+	c->ok = true;
+	c->reason[0] = '\0';
+}
+
+static void set_no(struct cap_check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_no(struct cap_check *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	c->ok = false;
+	va_start(ap, fmt);
+	vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
+	va_end(ap);
+}
+
+/* ---------- probe ---------- */
+
+struct hier {
+	bool found;
+	char mnt[256];	/* mount point */
+	char root[256]; /* the hierarchy path mounted there (container mounts) */
+	char own[256];	/* this process's cgroup path in that hierarchy */
+};
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo */
+static void unescape(char *s)
+{
+	char *d = s;
+
+	for (; *s; s++, d++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] && s[3]) {
+			*d = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) | (s[3] - '0'));
+			s += 3;
+		} else {
+			*d = *s;
+		}
+	}
+	*d = '\0';
+}
+
+static void parse_mountinfo(const char *text, struct hier *v2, struct hier *mem, struct hier *pids)
+{
+	char line[1024];
+
+	for (const char *s = text; *s;) {
+		const char *nl = strchr(s, '\n');
+		size_t n = nl ? (size_t)(nl - s) : strlen(s);
+		char root[256], mnt[256], fstype[32], opts[512];
+		const char *sep;
+
+		snprintf(line, sizeof(line), "%.*s", (int)n, s);
+		s += n + (nl ? 1 : 0);
+		sep = strstr(line, " - ");
+		if (!sep || sscanf(line, "%*s %*s %*s %255s %255s", root, mnt) != 2 ||
+		    sscanf(sep + 3, "%31s %*s %511s", fstype, opts) != 2)
+			continue;
+		unescape(root);
+		unescape(mnt);
+		struct hier *h = NULL;
+		if (!strcmp(fstype, "cgroup2"))
+			h = v2;
+		else if (!strcmp(fstype, "cgroup") && has_word(opts, "memory"))
+			h = mem;
+		else if (!strcmp(fstype, "cgroup") && has_word(opts, "pids"))
+			h = pids;
+		if (!h || h->found) /* the first mount of a hierarchy wins */
+			continue;
+		h->found = true;
+		snprintf(h->mnt, sizeof(h->mnt), "%s", mnt);
+		snprintf(h->root, sizeof(h->root), "%s", root);
+	}
+}
+
+/* /proc/self/cgroup: "ID:controller,list:/path"; "0::/path" is v2. */
+static void parse_self_cgroup(const char *text, struct hier *v2, struct hier *mem, struct hier *pids)
+{
+	char line[1024], ctls[256], path[256];
+
+	for (const char *s = text; *s;) {
+		const char *nl = strchr(s, '\n');
+		size_t n = nl ? (size_t)(nl - s) : strlen(s);
+
+		snprintf(line, sizeof(line), "%.*s", (int)n, s);
+		s += n + (nl ? 1 : 0);
+		ctls[0] = '\0';
+		if (sscanf(line, "%*[0-9]::%255[^\n]", path) == 1)
+			snprintf(v2->own, sizeof(v2->own), "%s", path);
+		else if (sscanf(line, "%*[0-9]:%255[^:]:%255[^\n]", ctls, path) == 2) {
+			if (has_word(ctls, "memory"))
+				snprintf(mem->own, sizeof(mem->own), "%s", path);
+			if (has_word(ctls, "pids"))
+				snprintf(pids->own, sizeof(pids->own), "%s", path);
+		}
+	}
+}
+
+/* The directory of this process's cgroup: mount point + (own - mount root).
+ * False when the process sits outside the mounted part of the hierarchy. */
+static bool own_dir(const struct hier *h, char *out, size_t len)
+{
+	const char *rel = h->own;
+	size_t rl = strlen(h->root);
+
+	if (!h->own[0])
+		return false;
+	if (strcmp(h->root, "/") != 0) {
+		if (strncmp(h->own, h->root, rl) != 0 || (h->own[rl] != '/' && h->own[rl] != '\0'))
+			return false;
+		rel += rl;
+	}
+	snprintf(out, len, "%s%s", h->mnt, strcmp(rel, "/") ? rel : "");
+	return true;
+}
+
+static bool host_has_swap(void)
+{
+	char buf[256];
+	ssize_t n = read_at("/proc", "swaps", buf, sizeof(buf));
+
+	/* a header line, then one line per swap area */
+	return n > 0 && strchr(buf, '\n') && strchr(buf, '\n')[1] != '\0';
+}
+
+static void explain_mkdir(struct cap_check *c, const char *dir, int e)
+{
+	if (e == EACCES || e == EPERM)
+		set_no(c, "no write access to %s", dir);
+	else if (e == EROFS)
+		set_no(c, "%s is mounted read-only", dir);
+	else
+		set_no(c, "cannot create a cgroup in %s: %s", dir, strerror(e));
+}
+
+/* The live test: make <dir> (the "nsrun" parent) and a probe cgroup in it,
+ * check each control file opens for writing, remove both again. The probe
+ * is named like a run cgroup so a probe killed midway is swept later. */
+static void probe_create(const char *dir, const char *subtree, struct cap_check *const *checks,
+			 const char *const *files, size_t n, bool *swap_ok, const char *swap_file)
+{
+	char probe[600], path[700];
+	bool made_dir;
+	int e;
+
+	made_dir = mkdir(dir, 0755) == 0;
+	if (!made_dir && errno != EEXIST) {
+		e = errno;
+		for (size_t i = 0; i < n; i++)
+			explain_mkdir(checks[i], dir, e);
+		return;
+	}
+	if (subtree && write_at(dir, "cgroup.subtree_control", subtree) < 0) {
+		e = errno;
+		for (size_t i = 0; i < n; i++)
+			set_no(checks[i], "cannot enable %s in %s: %s", subtree, dir, strerror(e));
+		goto out;
+	}
+	snprintf(probe, sizeof(probe), "%s/nsrun-%d-probe", dir, (int)getpid());
+	if (mkdir(probe, 0755) < 0 && errno != EEXIST) {
+		e = errno;
+		for (size_t i = 0; i < n; i++)
+			explain_mkdir(checks[i], dir, e);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", probe, files[i]);
+		int fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0) {
+			set_no(checks[i], "cannot write %s: %s", path, strerror(errno));
+			continue;
+		}
+		close(fd);
+		set_ok(checks[i]);
+	}
+	if (swap_ok) {
+		snprintf(path, sizeof(path), "%s/%s", probe, swap_file);
+		*swap_ok = access(path, F_OK) == 0;
+	}
+	rmdir(probe);
+out:
+	if (made_dir)
+		rmdir(dir);
+}
+
+static void swap_caveat(struct cap_check *c, bool swap_file_present, const char *what)
+{
+	if (c->ok && !swap_file_present && host_has_swap())
+		snprintf(c->reason, sizeof(c->reason),
+			 "swap is not capped: the host has swap and %s is missing (swap accounting "
+			 "off; boot with swapaccount=1)", what);
+}
+
+/* <base>/nsrun into a caps dir field; false when it does not fit (a cut
+ * path would name some other cgroup). */
+static bool set_run_parent(char *dst, size_t len, const char *base, struct cap_check *c)
+{
+	int n = snprintf(dst, len, "%s/nsrun", base);
+
+	if (n < 0 || (size_t)n >= len) {
+		dst[0] = '\0';
+		set_no(c, "cgroup path too long: %s", base);
+		return false;
+	}
+	return true;
+}
+
+static void probe_v1(struct host_caps *caps, const struct hier *mem, const struct hier *pids)
+{
+	char base[512];
+	bool swap = true;
+
+	if (!mem->found)
+		set_no(&caps->cgroup_memory, "no cgroup v1 memory hierarchy is mounted");
+	else if (!own_dir(mem, base, sizeof(base)))
+		set_no(&caps->cgroup_memory, "this process's memory cgroup %s is outside the mounted "
+					     "hierarchy %s", mem->own, mem->mnt);
+	else if (set_run_parent(caps->cgroup_memory_dir, sizeof(caps->cgroup_memory_dir), base,
+				&caps->cgroup_memory)) {
+		probe_create(caps->cgroup_memory_dir, NULL, (struct cap_check *[]){&caps->cgroup_memory},
+			     (const char *[]){"memory.limit_in_bytes"}, 1, &swap,
+			     "memory.memsw.limit_in_bytes");
+		swap_caveat(&caps->cgroup_memory, swap, "memory.memsw.limit_in_bytes");
+	}
+	if (!pids->found)
+		set_no(&caps->cgroup_pids, "no cgroup v1 pids hierarchy is mounted");
+	else if (!own_dir(pids, base, sizeof(base)))
+		set_no(&caps->cgroup_pids, "this process's pids cgroup %s is outside the mounted "
+					   "hierarchy %s", pids->own, pids->mnt);
+	else if (set_run_parent(caps->cgroup_pids_dir, sizeof(caps->cgroup_pids_dir), base,
+				&caps->cgroup_pids)) {
+		probe_create(caps->cgroup_pids_dir, NULL, (struct cap_check *[]){&caps->cgroup_pids},
+			     (const char *[]){"pids.max"}, 1, NULL, NULL);
+	}
+}
+
+/* A parent we may create run cgroups in although we do not live in it: a
+ * subtree delegated to us (systemd chowns it to the user; for root it marks
+ * it with the trusted.delegate xattr). Writability alone says nothing for
+ * root, who may write anywhere, including cgroups systemd owns. */
+static bool delegated(const char *dir)
+{
+	struct stat st;
+
+	if (geteuid() == 0)
+		return getxattr(dir, "trusted.delegate", NULL, 0) >= 0;
+	return stat(dir, &st) == 0 && st.st_uid == geteuid() && access(dir, W_OK) == 0;
+}
+
+/* cgroup v2: a cgroup with processes in it cannot hand controllers to its
+ * children (no-internal-processes rule), and we live in ours. So runs go
+ * under our own cgroup only when its subtree_control already has (or takes)
+ * the controllers (the root cgroup, or an empty delegated one), else under
+ * its parent when that is delegated to us (we sit in a leaf of it). */
+static void probe_v2(struct host_caps *caps, const struct hier *v2)
+{
+	char base[512], parent[512], ctls[512] = "", sub[512] = "", want[32] = "";
+	bool mem, pids, swap = true;
+	struct cap_check *checks[2];
+	const char *files[2];
+	size_t n = 0;
+
+	if (!v2->found || !own_dir(v2, base, sizeof(base))) {
+		set_no(&caps->cgroup_memory, "this process's cgroup v2 %s is outside the mounted "
+					     "hierarchy", v2->own);
+		set_no(&caps->cgroup_pids, "%s", caps->cgroup_memory.reason);
+		return;
+	}
+	read_at(base, "cgroup.controllers", ctls, sizeof(ctls));
+	mem = has_word(ctls, "memory");
+	pids = has_word(ctls, "pids");
+	if (!mem)
+		set_no(&caps->cgroup_memory, "the memory controller is not enabled for %s", base);
+	if (!pids)
+		set_no(&caps->cgroup_pids, "the pids controller is not enabled for %s", base);
+	if (!mem && !pids)
+		return;
+	snprintf(want, sizeof(want), "%s%s%s", mem ? "+memory" : "", mem && pids ? " " : "",
+		 pids ? "+pids" : "");
+	read_at(base, "cgroup.subtree_control", sub, sizeof(sub));
+	snprintf(parent, sizeof(parent), "%s", base);
+	if ((mem && !has_word(sub, "memory")) || (pids && !has_word(sub, "pids"))) {
+		char *slash = strrchr(parent, '/');
+
+		if (write_at(base, "cgroup.subtree_control", want) == 0)
+			; /* the root cgroup, or an empty one we own */
+		else if (slash && (size_t)(slash - parent) >= strlen(v2->mnt) &&
+			 (*slash = '\0', delegated(parent)))
+			; /* runs become siblings of our own leaf cgroup */
+		else {
+			if (mem)
+				set_no(&caps->cgroup_memory,
+				       "%s holds processes, so cgroup v2 gives its children no "
+				       "controllers, and its parent is not delegated to this user", base);
+			if (pids)
+				set_no(&caps->cgroup_pids, "%s", caps->cgroup_memory.reason[0]
+								   ? caps->cgroup_memory.reason
+								   : "cgroup v2 parent not delegated");
+			return;
+		}
+	}
+	if (mem) {
+		checks[n] = &caps->cgroup_memory;
+		files[n++] = "memory.max";
+	}
+	if (pids) {
+		checks[n] = &caps->cgroup_pids;
+		files[n++] = "pids.max";
+	}
+	if (!set_run_parent(caps->cgroup_memory_dir, sizeof(caps->cgroup_memory_dir), parent,
+			    &caps->cgroup_memory)) {
+		set_no(&caps->cgroup_pids, "%s", caps->cgroup_memory.reason);
+		return;
+	}
+	memcpy(caps->cgroup_pids_dir, caps->cgroup_memory_dir, sizeof(caps->cgroup_pids_dir));
+	probe_create(caps->cgroup_memory_dir, want, checks, files, n, mem ? &swap : NULL,
+		     "memory.swap.max");
+	swap_caveat(&caps->cgroup_memory, swap, "memory.swap.max");
+}
+
+void cgroup_probe_from(struct host_caps *caps, const char *mountinfo, const char *self_cgroup)
+{
+	struct hier v2 = {0}, mem = {0}, pids = {0};
+
+	caps->cgroup_version = 0;
+	caps->cgroup_memory_dir[0] = caps->cgroup_pids_dir[0] = '\0';
+	set_no(&caps->cgroup_memory, "no cgroup filesystem is mounted");
+	set_no(&caps->cgroup_pids, "no cgroup filesystem is mounted");
+	parse_mountinfo(mountinfo ? mountinfo : "", &v2, &mem, &pids);
+	parse_self_cgroup(self_cgroup ? self_cgroup : "", &v2, &mem, &pids);
+	/* Hybrid hosts bind memory and pids to v1; the v2 tree then holds none
+	 * of them, so v1 wins whenever a v1 controller we need is mounted. */
+	if (mem.found || pids.found) {
+		caps->cgroup_version = 1;
+		probe_v1(caps, &mem, &pids);
+	} else if (v2.found) {
+		caps->cgroup_version = 2;
+		probe_v2(caps, &v2);
+	}
+}
+
+void cgroup_probe(struct host_caps *caps)
+{
+	_cleanup_free_ char *mi = slurp("/proc/self/mountinfo");
+	_cleanup_free_ char *cg = slurp("/proc/self/cgroup");
+
+	cgroup_probe_from(caps, mi, cg);
+}
+
+/* ---------- per-run lifecycle ---------- */
+
+void cgroup_run_init(struct cgroup_run *cg)
+{
+	memset(cg, 0, sizeof(*cg));
+	cg->v2_dirfd = -1;
+}
+
+void cgroup_run_name(char *buf, size_t len)
+{
+	static unsigned counter;
+
+	snprintf(buf, len, "nsrun-%d-%u", (int)getpid(), __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
+}
+
+/* mkdir <dir>/<name>, making <dir> on demand. A concurrent destroy may
+ * remove an empty <dir> between our two mkdirs (ENOENT): then again. */
+static int make_run_dir(const char *dir, const char *subtree, const char *name, char *out, size_t len)
+{
+	int r = -ENOENT;
+
+	snprintf(out, len, "%s/%s", dir, name);
+	for (int tries = 0; tries < 3 && r == -ENOENT; tries++) {
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		if (subtree && (r = write_at(dir, "cgroup.subtree_control", subtree)) < 0)
+			continue;
+		r = mkdir(out, 0755) == 0 ? 0 : -errno;
+	}
+	if (r < 0)
+		out[0] = '\0';
+	return r;
+}
+
+static int set_limit(const char *dir, const char *file, int64_t v, bool optional, struct nsrun_err *err)
+{
+	char buf[32];
+	int r;
+
+	snprintf(buf, sizeof(buf), "%lld", (long long)v);
+	r = write_at(dir, file, buf);
+	if (r == -ENOENT && optional)
+		return 0;
+	return r < 0 ? nsrun_err_set(err, "resources", -r, "cgroup %s/%s = %s", dir, file, buf) : 0;
+}
+
+static int create_v1(const struct res_plan *p, const struct host_caps *caps, struct cgroup_run *cg,
+		     struct nsrun_err *err)
+{
+	int r;
+
+	if (p->memory_bytes >= 0) {
+		r = make_run_dir(caps->cgroup_memory_dir, NULL, cg->name, cg->memory_path,
+				 sizeof(cg->memory_path));
+		if (r < 0)
+			return nsrun_err_set(err, "resources", -r, "cgroup mkdir %s/%s",
+					     caps->cgroup_memory_dir, cg->name);
+		/* memsw (memory+swap) must stay >= the memory limit, so memory
+		 * first. Without swap accounting there is no memsw file: then at
+		 * least keep this cgroup from swapping (swappiness 0), best effort. */
+		if ((r = set_limit(cg->memory_path, "memory.limit_in_bytes", p->memory_bytes, false, err)) < 0 ||
+		    (r = set_limit(cg->memory_path, "memory.memsw.limit_in_bytes", p->memory_bytes, true, err)) < 0)
+			return r;
+		if (write_at(cg->memory_path, "memory.memsw.limit_in_bytes", "-1") == -ENOENT)
+			write_at(cg->memory_path, "memory.swappiness", "0");
+	}
+	if (p->pids_max >= 0) {
+		r = make_run_dir(caps->cgroup_pids_dir, NULL, cg->name, cg->pids_path, sizeof(cg->pids_path));
+		if (r < 0)
+			return nsrun_err_set(err, "resources", -r, "cgroup mkdir %s/%s",
+					     caps->cgroup_pids_dir, cg->name);
+		if ((r = set_limit(cg->pids_path, "pids.max", p->pids_max, false, err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int create_v2(const struct res_plan *p, const struct host_caps *caps, struct cgroup_run *cg,
+		     struct nsrun_err *err)
+{
+	char subtree[32];
+	int r;
+
+	snprintf(subtree, sizeof(subtree), "%s%s%s", p->memory_bytes >= 0 ? "+memory" : "",
+		 p->memory_bytes >= 0 && p->pids_max >= 0 ? " " : "", p->pids_max >= 0 ? "+pids" : "");
+	r = make_run_dir(caps->cgroup_memory_dir, subtree, cg->name, cg->v2_path, sizeof(cg->v2_path));
+	if (r < 0)
+		return nsrun_err_set(err, "resources", -r, "cgroup mkdir %s/%s", caps->cgroup_memory_dir,
+				     cg->name);
+	if (p->memory_bytes >= 0) {
+		/* memory.swap.max 0: memoryBytes caps memory+swap, as memsw on v1.
+		 * oom.group: an OOM kills the whole sandbox at once rather than
+		 * leaving a half-dead process tree behind. */
+		if ((r = set_limit(cg->v2_path, "memory.max", p->memory_bytes, false, err)) < 0 ||
+		    (r = set_limit(cg->v2_path, "memory.swap.max", 0, true, err)) < 0 ||
+		    (r = set_limit(cg->v2_path, "memory.oom.group", 1, true, err)) < 0)
+			return r;
+	}
+	if (p->pids_max >= 0 && (r = set_limit(cg->v2_path, "pids.max", p->pids_max, false, err)) < 0)
+		return r;
+	cg->v2_dirfd = open(cg->v2_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cg->v2_dirfd < 0)
+		return nsrun_err_set(err, "resources", errno, "open %s", cg->v2_path);
+	return 0;
+}
+
+int cgroup_run_create(const struct res_plan *p, const struct host_caps *caps, const char *name,
+		      struct cgroup_run *cg, struct nsrun_err *err)
+{
+	int r;
+
+	cgroup_run_init(cg);
+	if (!p->cgroup)
+		return 0;
+	if (name)
+		snprintf(cg->name, sizeof(cg->name), "%s", name);
+	else
+		cgroup_run_name(cg->name, sizeof(cg->name));
+	cg->version = p->cgroup_version;
+	r = cg->version == 2 ? create_v2(p, caps, cg, err) : create_v1(p, caps, cg, err);
+	if (r < 0)
+		cgroup_run_destroy(cg);
+	return r;
+}
+
+int cgroup_run_attach(const struct cgroup_run *cg, pid_t pid, struct nsrun_err *err)
+{
+	const char *paths[] = {cg->memory_path, cg->pids_path, cg->v2_path};
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%d\n", (int)pid);
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		int r;
+
+		if (!paths[i][0])
+			continue;
+		r = write_at(paths[i], "cgroup.procs", buf);
+		if (r < 0)
+			return nsrun_err_set(err, "resources", -r, "attach pid %d to %s", (int)pid, paths[i]);
+	}
+	return 0;
+}
+
+static long long read_key(const char *dir, const char *file, const char *key)
+{
+	char buf[1024];
+	size_t kl = strlen(key);
+
+	if (!dir[0] || read_at(dir, file, buf, sizeof(buf)) < 0)
+		return -1;
+	for (const char *s = buf; s; s = strchr(s, '\n'), s = s ? s + 1 : NULL)
+		if (!strncmp(s, key, kl) && s[kl] == ' ')
+			return strtoll(s + kl + 1, NULL, 10);
+	return -1;
+}
+
+bool cgroup_run_oom_killed(const struct cgroup_run *cg)
+{
+	/* v1: memory.oom_control's oom_kill counter (kernel >= 4.13); v2:
+	 * memory.events. Both count kills, not mere limit hits: page cache
+	 * reclaimed at the limit (memory.failcnt) is no OOM. */
+	if (cg->version == 2)
+		return read_key(cg->v2_path, "memory.events", "oom_kill") > 0;
+	return read_key(cg->memory_path, "memory.oom_control", "oom_kill") > 0;
+}
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* SIGKILL what is left in a cgroup. A pid read from cgroup.procs may be
+ * reused by the time we signal it, so we pin it with a pidfd and signal only
+ * if /proc/<pid>/cgroup still names this run. */
+static void kill_procs(const char *path, const char *name)
+{
+	char buf[4096], pc[64], own[2048], needle[80];
+
+	if (read_at(path, "cgroup.procs", buf, sizeof(buf)) <= 0)
+		return;
+	snprintf(needle, sizeof(needle), "/%s\n", name);
+	for (char *s = buf, *end; *s; s = end) {
+		long pid = strtol(s, &end, 10);
+		_cleanup_close_ int pfd = -1;
+
+		if (end == s)
+			break;
+		if (pid <= 0)
+			continue;
+		pfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+		snprintf(pc, sizeof(pc), "/proc/%ld", pid);
+		if (pfd < 0 || read_at(pc, "cgroup", own, sizeof(own)) < 0 || !strstr(own, needle))
+			continue;
+		syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
+	}
+}
+
+static void remove_run_dir(char *path, const char *name, bool v2)
+{
+	long long deadline = now_ns() + DESTROY_DEADLINE_NS;
+	useconds_t delay = 50;
+	char *slash;
+
+	if (!path[0])
+		return;
+	/* cgroup.kill (5.14+) kills the whole tree atomically, forks in flight
+	 * included; v1 (or older v2) has to chase the pids. */
+	if (!v2 || write_at(path, "cgroup.kill", "1") < 0)
+		kill_procs(path, name);
+	while (rmdir(path) < 0 && errno == EBUSY && now_ns() < deadline) {
+		/* Killed tasks leave the cgroup a moment after their exit. */
+		usleep(delay);
+		delay = delay < 20000 ? delay * 2 : delay;
+		kill_procs(path, name);
+	}
+	/* The "nsrun" parent goes when its last run does; a sibling run or a
+	 * racing create keeps it (EBUSY / create retries on ENOENT). */
+	slash = strrchr(path, '/');
+	if (slash) {
+		*slash = '\0';
+		rmdir(path);
+	}
+	path[0] = '\0';
+}
+
+void cgroup_run_destroy(struct cgroup_run *cg)
+{
+	if (cg->version == 0)
+		return;
+	if (cg->v2_dirfd >= 0)
+		close(cg->v2_dirfd);
+	remove_run_dir(cg->v2_path, cg->name, true);
+	remove_run_dir(cg->memory_path, cg->name, false);
+	remove_run_dir(cg->pids_path, cg->name, false);
+	cgroup_run_init(cg);
+}
+
+static void sweep_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	struct stat st;
+	time_t now = time(NULL);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char *end;
+		long pid;
+
+		if (strncmp(de->d_name, "nsrun-", 6) != 0)
+			continue;
+		pid = strtol(de->d_name + 6, &end, 10);
+		if (end == de->d_name + 6 || *end != '-' || pid <= 0)
+			continue;
+		/* Only a dead supervisor's cgroups; EPERM means alive (another uid). */
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    now - st.st_mtime < SWEEP_MIN_AGE_S)
+			continue;
+		/* rmdir fails on a cgroup that still has processes: only empty
+		 * ones go, leftovers are for whoever owns them. */
+		unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+void cgroup_sweep_stale(const struct host_caps *caps)
+{
+	if (caps->cgroup_memory.ok && caps->cgroup_memory_dir[0])
+		sweep_dir(caps->cgroup_memory_dir);
+	if (caps->cgroup_pids.ok && caps->cgroup_pids_dir[0] &&
+	    strcmp(caps->cgroup_pids_dir, caps->cgroup_memory_dir) != 0)
+		sweep_dir(caps->cgroup_pids_dir);
+}

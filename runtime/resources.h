@@ -1,0 +1,117 @@
+/* The resource layer (SPEC §6 Resources): rlimits set in the command process
+ * before exec, and one cgroup per run (memory + pids) made by the supervisor.
+ *
+ *   resources_plan()      pure: policy x host caps -> res_plan + report
+ *   cgroup_probe()        live host check, once per process (caps.c calls it)
+ *   cgroup_sweep_stale()  removes empty run cgroups of dead supervisors
+ *   cgroup_run_create()   supervisor, before the clone
+ *   cgroup_run_attach()   supervisor, after the clone, before "go" (v1; or
+ *                         clone3(CLONE_INTO_CGROUP, cg.v2_dirfd) on v2)
+ *   rlimits_apply()       command process, before exec
+ *   cgroup_run_oom_killed(), cgroup_run_destroy()  supervisor, after reaping
+ *
+ * No RLIMIT_AS (it breaks Node/Bun, BACKGROUND) and no RLIMIT_DATA fallback
+ * (measured unsound, runtime/RESOURCES.md): without a memory cgroup the
+ * memory cap is a reported downgrade. */
+#ifndef NSRUN_RESOURCES_H
+#define NSRUN_RESOURCES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+struct policy;
+struct host_caps;
+struct report;
+
+#define RES_MAX_RLIMITS 8
+/* pids.max = maxProcesses + this: the sandbox's init and the set-up steps
+ * run under other ids than the command, so RLIMIT_NPROC does not count them
+ * but the pids controller does. */
+#define RES_PIDS_SLACK 8
+/* RLIMIT_CPU hard = soft + this, so SIGXCPU (catchable) comes before SIGKILL. */
+#define RES_CPU_GRACE_SECONDS 1
+
+struct res_rlimit {
+	int resource; /* RLIMIT_* */
+	rlim_t soft, hard;
+};
+
+struct res_plan {
+	struct res_rlimit rlimits[RES_MAX_RLIMITS];
+	size_t n_rlimits;
+	bool cgroup;		  /* make a per-run cgroup (memory and/or pids) */
+	int cgroup_version;	  /* 1 or 2 when cgroup */
+	int64_t memory_bytes;	  /* cgroup memory (and swap) cap; -1 none */
+	int64_t pids_max;	  /* cgroup pids cap; -1 none */
+	int64_t max_output_bytes; /* enforced by the supervisor's relay; -1 none */
+};
+
+/* Pure. Fills *plan and records downgrades/notes under LAYER_RESOURCES.
+ * Reads caps->userns.ok (RLIMIT_NPROC is only per-run inside the run's own
+ * user namespace) and caps->cgroup_*. A cap_check that is ok but carries a
+ * reason holds a caveat (e.g. swap not capped) that becomes a note.
+ * Returns 0 (no failure mode today; -errno reserved). */
+int resources_plan(const struct policy *p, const struct host_caps *caps, struct res_plan *plan,
+		   struct report *rep);
+
+/* In the command process before exec: setrlimit for every planned limit.
+ * A hard limit above the current one (not raisable without host
+ * CAP_SYS_RESOURCE) is clamped down to it: stricter, never looser. */
+int rlimits_apply(const struct res_plan *p, struct nsrun_err *err);
+
+/* ---- cgroups ---- */
+
+struct cgroup_run {
+	int version;		/* 0: nothing made; 1: v1 dirs; 2: v2 dir */
+	char name[64];		/* nsrun-<supervisor pid>-<counter> */
+	char memory_path[512];	/* v1 memory run cgroup, "" if none */
+	char pids_path[512];	/* v1 pids run cgroup, "" if none */
+	char v2_path[512];	/* v2 run cgroup, "" if none */
+	int v2_dirfd;		/* O_PATH|O_DIRECTORY fd of v2_path for clone3
+				 * CLONE_INTO_CGROUP; -1 unless v2 */
+};
+
+/* Makes *cg safe to destroy before (or without) a create. */
+void cgroup_run_init(struct cgroup_run *cg);
+
+/* "nsrun-<pid>-<n>", the only names cgroup_sweep_stale() will remove. */
+void cgroup_run_name(char *buf, size_t len);
+
+/* Creates <dir>/<name> in each hierarchy the plan needs (the parent "nsrun"
+ * dir is made on demand and removed again by destroy when empty) and writes
+ * the limits. name NULL: cgroup_run_name(). Nothing to do (plan->cgroup
+ * false) returns 0 with cg->version 0. On error nothing is left behind. */
+int cgroup_run_create(const struct res_plan *p, const struct host_caps *caps, const char *name,
+		      struct cgroup_run *cg, struct nsrun_err *err);
+
+/* Moves pid (the whole thread group) into the run cgroup(s). */
+int cgroup_run_attach(const struct cgroup_run *cg, pid_t pid, struct nsrun_err *err);
+
+/* True when the kernel OOM-killed a process of this run (memory cap hit). */
+bool cgroup_run_oom_killed(const struct cgroup_run *cg);
+
+/* Kills whatever is left in the run cgroup(s) (v2 cgroup.kill, else SIGKILL
+ * through pidfds), removes them and the parent dir when it is empty. Bounded
+ * wait (a few ms normally, 2 s worst case). Idempotent. */
+void cgroup_run_destroy(struct cgroup_run *cg);
+
+/* Cheap (one readdir per hierarchy): removes empty nsrun-<pid>-* cgroups
+ * whose supervisor pid no longer exists and that are older than a few
+ * seconds, i.e. left by a supervisor that was SIGKILLed. */
+void cgroup_sweep_stale(const struct host_caps *caps);
+
+/* Live, once per process: cgroup version, and whether this process can make
+ * a child cgroup with memory / pids limits (mkdir + rmdir of a probe
+ * cgroup, < 0.2 ms). Fills caps->cgroup_*. */
+void cgroup_probe(struct host_caps *caps);
+
+/* The same from given /proc/self/mountinfo and /proc/self/cgroup texts, so
+ * tests can point it at a fake cgroup tree. */
+void cgroup_probe_from(struct host_caps *caps, const char *mountinfo, const char *self_cgroup);
+
+#endif

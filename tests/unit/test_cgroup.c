@@ -1,0 +1,438 @@
+/* cgroup layer: the probe against fake trees (any user), and real run
+ * cgroups (root only): an OOM kill at the memory cap, the pids cap, destroy
+ * killing leftovers, the stale sweep. Every cgroup made here is removed,
+ * also when an assertion fails (fini hooks). */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime/caps.h"
+#include "runtime/resources.h"
+
+#define MIB (1024 * 1024)
+
+static struct cgroup_run run;
+static pid_t kids[4];
+
+static void cleanup_run(void)
+{
+	for (size_t i = 0; i < sizeof(kids) / sizeof(kids[0]); i++)
+		if (kids[i] > 0) {
+			kill(kids[i], SIGKILL);
+			waitpid(kids[i], NULL, 0);
+			kids[i] = 0;
+		}
+	cgroup_run_destroy(&run);
+}
+
+static void setup_run(void)
+{
+	cgroup_run_init(&run);
+}
+
+/* Skips unless root on a host where the probe finds a usable cgroup. */
+static void need_cgroups(struct host_caps *caps)
+{
+	if (geteuid() != 0)
+		cr_skip_test("not root: run cgroups need root (or a delegated v2 subtree)");
+	memset(caps, 0, sizeof(*caps));
+	caps->euid_is_root = true;
+	cgroup_probe(caps);
+	if (!caps->cgroup_memory.ok || !caps->cgroup_pids.ok)
+		cr_skip_test("no usable memory/pids cgroup: %s / %s", caps->cgroup_memory.reason,
+			     caps->cgroup_pids.reason);
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+/* A child that waits for a byte on fd, then runs fn. */
+static pid_t spawn_waiting(int *go_fd, void (*fn)(void))
+{
+	int p[2];
+	pid_t pid;
+	char c;
+
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		close(p[1]);
+		if (read(p[0], &c, 1) != 1)
+			_exit(90);
+		fn();
+		_exit(0);
+	}
+	close(p[0]);
+	*go_fd = p[1];
+	return pid;
+}
+
+static void go(int fd)
+{
+	cr_assert_eq(write(fd, "g", 1), 1);
+	close(fd);
+}
+
+static void hog_200mib(void)
+{
+	for (int i = 0; i < 200; i++) {
+		char *m = mmap(NULL, MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (m == MAP_FAILED)
+			_exit(91);
+		memset(m, 1, MIB);
+	}
+	_exit(0); /* reaching here means the cap did not hold */
+}
+
+Test(cgroup_live, probe_fills_caps_and_leaves_nothing)
+{
+	struct host_caps caps;
+
+	need_cgroups(&caps);
+	cr_assert(caps.cgroup_version == 1 || caps.cgroup_version == 2);
+	cr_assert(strstr(caps.cgroup_memory_dir, "/nsrun"), "%s", caps.cgroup_memory_dir);
+	cr_assert(strstr(caps.cgroup_pids_dir, "/nsrun"), "%s", caps.cgroup_pids_dir);
+	/* the probe cgroup is gone, and so is the "nsrun" dir unless a
+	 * concurrent run holds it */
+	char probe[600];
+	snprintf(probe, sizeof(probe), "%s/nsrun-%d-probe", caps.cgroup_memory_dir, (int)getpid());
+	cr_assert(!exists(probe));
+}
+
+Test(cgroup_live, oom_at_64mib, .init = setup_run, .fini = cleanup_run)
+{
+	struct host_caps caps;
+	struct res_plan plan = {.cgroup = true, .memory_bytes = 64 * MIB, .pids_max = 64};
+	struct nsrun_err err = {0};
+	char mem[512], pids[512];
+	int fd, st;
+
+	need_cgroups(&caps);
+	plan.cgroup_version = caps.cgroup_version;
+	cr_assert_eq(cgroup_run_create(&plan, &caps, NULL, &run, &err), 0, "%s", err.detail);
+	cr_assert(strncmp(run.name, "nsrun-", 6) == 0);
+	snprintf(mem, sizeof(mem), "%s", run.version == 2 ? run.v2_path : run.memory_path);
+	snprintf(pids, sizeof(pids), "%s", run.version == 2 ? run.v2_path : run.pids_path);
+	cr_assert(exists(mem) && exists(pids));
+	cr_assert(!cgroup_run_oom_killed(&run));
+
+	kids[0] = spawn_waiting(&fd, hog_200mib);
+	cr_assert_eq(cgroup_run_attach(&run, kids[0], &err), 0, "%s", err.detail);
+	go(fd);
+	cr_assert_eq(waitpid(kids[0], &st, 0), kids[0]);
+	kids[0] = 0;
+	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "hog status %#x: not OOM-killed", st);
+	cr_assert(cgroup_run_oom_killed(&run));
+
+	cgroup_run_destroy(&run);
+	cr_assert(!exists(mem), "%s left behind", mem);
+	cr_assert(!exists(pids), "%s left behind", pids);
+	cr_assert_eq(run.version, 0);
+}
+
+static void fork_until_refused(void)
+{
+	int n = 0;
+
+	for (;;) {
+		pid_t p = fork();
+
+		if (p < 0)
+			_exit(errno == EAGAIN ? (n > 100 ? 100 : n) : 92);
+		if (p == 0) {
+			pause();
+			_exit(0);
+		}
+		n++;
+	}
+}
+
+Test(cgroup_live, pids_cap_and_destroy_kills_leftovers, .init = setup_run, .fini = cleanup_run)
+{
+	struct host_caps caps;
+	struct res_plan plan = {.cgroup = true, .memory_bytes = -1, .pids_max = 10};
+	struct nsrun_err err = {0};
+	char path[512];
+	int fd, st;
+
+	need_cgroups(&caps);
+	plan.cgroup_version = caps.cgroup_version;
+	cr_assert_eq(cgroup_run_create(&plan, &caps, NULL, &run, &err), 0, "%s", err.detail);
+	cr_assert_eq(run.memory_path[0], '\0', "no memory cgroup was asked for");
+	snprintf(path, sizeof(path), "%s", run.version == 2 ? run.v2_path : run.pids_path);
+
+	kids[0] = spawn_waiting(&fd, fork_until_refused);
+	cr_assert_eq(cgroup_run_attach(&run, kids[0], &err), 0, "%s", err.detail);
+	go(fd);
+	cr_assert_eq(waitpid(kids[0], &st, 0), kids[0]);
+	kids[0] = 0;
+	/* 10 tasks in all: the forker and 9 children, which now linger as
+	 * orphans in the cgroup for destroy to kill. */
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 9, "status %#x", st);
+	cgroup_run_destroy(&run);
+	cr_assert(!exists(path), "%s left behind", path);
+}
+
+Test(cgroup_live, sweep_removes_only_dead_and_old, .init = setup_run, .fini = cleanup_run)
+{
+	struct host_caps caps;
+	char dead[600], alive[600];
+	struct timespec old[2] = {{.tv_sec = time(NULL) - 3600}, {.tv_sec = time(NULL) - 3600}};
+	pid_t pid;
+
+	need_cgroups(&caps);
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, NULL, 0); /* a pid that is now dead */
+	mkdir(caps.cgroup_memory_dir, 0755);
+	snprintf(dead, sizeof(dead), "%s/nsrun-%d-0", caps.cgroup_memory_dir, (int)pid);
+	snprintf(alive, sizeof(alive), "%s/nsrun-%d-0", caps.cgroup_memory_dir, (int)getpid());
+	cr_assert_eq(mkdir(dead, 0755), 0, "%s: %s", dead, strerror(errno));
+	cr_assert_eq(mkdir(alive, 0755), 0, "%s: %s", alive, strerror(errno));
+	utimensat(AT_FDCWD, alive, old, 0);
+	/* young and dead: kept (its owner may live in another pid namespace) */
+	cgroup_sweep_stale(&caps);
+	cr_assert(exists(dead));
+	cr_assert_eq(utimensat(AT_FDCWD, dead, old, 0), 0, "%s", strerror(errno));
+	cgroup_sweep_stale(&caps);
+	cr_assert(!exists(dead), "stale cgroup not swept");
+	cr_assert(exists(alive), "a live supervisor's cgroup was swept");
+	rmdir(alive);
+	rmdir(caps.cgroup_memory_dir);
+}
+
+/* ---- the probe's decisions, against fake trees (no root needed) ---- */
+
+static char tmp[256];
+
+static void mkdirs(const char *rel)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", tmp, rel);
+	for (char *s = path + strlen(tmp) + 1; (s = strchr(s, '/')); s++) {
+		*s = '\0';
+		mkdir(path, 0755);
+		*s = '/';
+	}
+	mkdir(path, 0755);
+}
+
+static void put(const char *rel, const char *text)
+{
+	char path[512], dir[512];
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "%s", rel);
+	if (strrchr(dir, '/')) {
+		*strrchr(dir, '/') = '\0';
+		mkdirs(dir);
+	}
+	snprintf(path, sizeof(path), "%s/%s", tmp, rel);
+	f = fopen(path, "w");
+	cr_assert(f, "%s", path);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Pre-creates the probe cgroup with its control files: a real cgroupfs
+ * makes them on mkdir, a plain directory does not. */
+static void fake_probe_dir(const char *nsrun_dir_rel, const char *const *files)
+{
+	char rel[512];
+
+	snprintf(rel, sizeof(rel), "%s/nsrun-%d-probe", nsrun_dir_rel, (int)getpid());
+	mkdirs(rel);
+	for (; *files; files++) {
+		char f[600];
+
+		snprintf(f, sizeof(f), "%s/%s", rel, *files);
+		put(f, "max\n");
+	}
+}
+
+static void fake_init(void)
+{
+	snprintf(tmp, sizeof(tmp), "/tmp/nsrun-cgtest.XXXXXX");
+	cr_assert(mkdtemp(tmp));
+}
+
+static void fake_fini(void)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cleanup of %s failed\n", tmp);
+}
+
+static void probe_fake(struct host_caps *caps, const char *mountinfo_fmt, const char *self)
+{
+	char mi[2048];
+
+	snprintf(mi, sizeof(mi), mountinfo_fmt, tmp, tmp, tmp);
+	memset(caps, 0, sizeof(*caps));
+	caps->euid_is_root = geteuid() == 0;
+	cgroup_probe_from(caps, mi, self);
+}
+
+Test(cgroup_probe, hybrid_uses_v1_under_own_cgroup, .init = fake_init, .fini = fake_fini)
+{
+	struct host_caps caps;
+	char want[512];
+
+	mkdirs("memory/svc/a");
+	mkdirs("pids");
+	fake_probe_dir("memory/svc/a/nsrun", (const char *[]){"memory.limit_in_bytes", NULL});
+	fake_probe_dir("pids/nsrun", (const char *[]){"pids.max", NULL});
+	probe_fake(&caps,
+		   "30 25 0:26 / %s/memory rw,relatime shared:9 - cgroup cgroup rw,memory\n"
+		   "31 25 0:27 / %s/pids rw,relatime shared:10 - cgroup cgroup rw,pids\n"
+		   "32 25 0:28 / %s/unified rw,relatime shared:11 - cgroup2 cgroup2 rw\n",
+		   "9:pids:/\n4:memory:/svc/a\n1:name=systemd:/\n0::/\n");
+	cr_assert_eq(caps.cgroup_version, 1);
+	cr_assert(caps.cgroup_memory.ok, "%s", caps.cgroup_memory.reason);
+	cr_assert(caps.cgroup_pids.ok, "%s", caps.cgroup_pids.reason);
+	snprintf(want, sizeof(want), "%s/memory/svc/a/nsrun", tmp);
+	cr_assert_str_eq(caps.cgroup_memory_dir, want);
+	snprintf(want, sizeof(want), "%s/pids/nsrun", tmp);
+	cr_assert_str_eq(caps.cgroup_pids_dir, want);
+}
+
+Test(cgroup_probe, v1_container_mount_root, .init = fake_init, .fini = fake_fini)
+{
+	struct host_caps caps;
+	char want[512];
+
+	/* docker without a cgroup namespace: the mount shows /docker/abc at
+	 * the mount point, /proc/self/cgroup the full path */
+	mkdirs("memory");
+	fake_probe_dir("memory/nsrun", (const char *[]){"memory.limit_in_bytes", NULL});
+	probe_fake(&caps, "30 25 0:26 /docker/abc %s/memory rw - cgroup cgroup rw,memory\n",
+		   "4:memory:/docker/abc\n");
+	cr_assert(caps.cgroup_memory.ok, "%s", caps.cgroup_memory.reason);
+	snprintf(want, sizeof(want), "%s/memory/nsrun", tmp);
+	cr_assert_str_eq(caps.cgroup_memory_dir, want);
+	cr_assert(!caps.cgroup_pids.ok);
+	cr_assert(strstr(caps.cgroup_pids.reason, "no cgroup v1 pids hierarchy"), "%s",
+		  caps.cgroup_pids.reason);
+
+	/* a process outside the mounted subtree gets a reason, not a wrong dir */
+	probe_fake(&caps, "30 25 0:26 /docker/abc %s/memory rw - cgroup cgroup rw,memory\n",
+		   "4:memory:/docker/abcdef\n");
+	cr_assert(!caps.cgroup_memory.ok);
+	cr_assert(strstr(caps.cgroup_memory.reason, "outside the mounted"), "%s",
+		  caps.cgroup_memory.reason);
+}
+
+Test(cgroup_probe, v2_own_cgroup_with_controllers, .init = fake_init, .fini = fake_fini)
+{
+	struct host_caps caps;
+	char want[512];
+
+	mkdirs("cg/app");
+	put("cg/app/cgroup.controllers", "cpu io memory pids\n");
+	put("cg/app/cgroup.subtree_control", "memory pids\n");
+	put("cg/app/nsrun/cgroup.subtree_control", "");
+	fake_probe_dir("cg/app/nsrun", (const char *[]){"memory.max", "pids.max", "memory.swap.max", NULL});
+	probe_fake(&caps, "40 25 0:30 / %s/cg rw - cgroup2 cgroup2 rw,nsdelegate\n", "0::/app\n");
+	cr_assert_eq(caps.cgroup_version, 2);
+	cr_assert(caps.cgroup_memory.ok, "%s", caps.cgroup_memory.reason);
+	cr_assert(caps.cgroup_pids.ok, "%s", caps.cgroup_pids.reason);
+	snprintf(want, sizeof(want), "%s/cg/app/nsrun", tmp);
+	cr_assert_str_eq(caps.cgroup_memory_dir, want);
+	cr_assert_str_eq(caps.cgroup_pids_dir, want);
+}
+
+Test(cgroup_probe, v2_missing_controller_has_reason, .init = fake_init, .fini = fake_fini)
+{
+	struct host_caps caps;
+
+	mkdirs("cg/app");
+	put("cg/app/cgroup.controllers", "cpu io pids\n");
+	put("cg/app/cgroup.subtree_control", "pids\n");
+	put("cg/app/nsrun/cgroup.subtree_control", "");
+	fake_probe_dir("cg/app/nsrun", (const char *[]){"pids.max", NULL});
+	probe_fake(&caps, "40 25 0:30 / %s/cg rw - cgroup2 cgroup2 rw\n", "0::/app\n");
+	cr_assert(!caps.cgroup_memory.ok);
+	cr_assert(strstr(caps.cgroup_memory.reason, "memory controller is not enabled"), "%s",
+		  caps.cgroup_memory.reason);
+	cr_assert(caps.cgroup_pids.ok, "%s", caps.cgroup_pids.reason);
+}
+
+Test(cgroup_probe, v2_delegated_parent, .init = fake_init, .fini = fake_fini)
+{
+	struct host_caps caps;
+	char want[512], path[512];
+
+	/* we sit in leaf user/app; the delegated parent enables the
+	 * controllers; our own cgroup.subtree_control refuses them (a real
+	 * cgroupfs says EBUSY; here it is a directory: EISDIR, even for root) */
+	mkdirs("cg/user/app/cgroup.subtree_control");
+	put("cg/user/app/cgroup.controllers", "memory pids\n");
+	put("cg/user/nsrun/cgroup.subtree_control", "");
+	fake_probe_dir("cg/user/nsrun", (const char *[]){"memory.max", "pids.max", "memory.swap.max", NULL});
+	snprintf(path, sizeof(path), "%s/cg/user", tmp);
+	/* root may write any cgroup, so for root delegation is systemd's mark */
+	if (geteuid() == 0 && setxattr(path, "trusted.delegate", "1", 1, 0) < 0)
+		cr_skip_test("no trusted xattrs on %s: %s", tmp, strerror(errno));
+	probe_fake(&caps, "40 25 0:30 / %s/cg rw - cgroup2 cgroup2 rw\n", "0::/user/app\n");
+	cr_assert(caps.cgroup_memory.ok, "%s", caps.cgroup_memory.reason);
+	snprintf(want, sizeof(want), "%s/cg/user/nsrun", tmp);
+	cr_assert_str_eq(caps.cgroup_memory_dir, want);
+
+	/* not delegated: a reason that says what to change */
+	if (geteuid() == 0)
+		removexattr(path, "trusted.delegate");
+	else
+		chmod(path, 0555);
+	probe_fake(&caps, "40 25 0:30 / %s/cg rw - cgroup2 cgroup2 rw\n", "0::/user/app\n");
+	chmod(path, 0755);
+	cr_assert(!caps.cgroup_memory.ok);
+	cr_assert(strstr(caps.cgroup_memory.reason, "not delegated"), "%s", caps.cgroup_memory.reason);
+}
+
+Test(cgroup_probe, no_cgroupfs)
+{
+	struct host_caps caps = {0};
+
+	cgroup_probe_from(&caps, "22 1 0:21 / /proc rw - proc proc rw\n", "0::/\n");
+	cr_assert_eq(caps.cgroup_version, 0);
+	cr_assert(!caps.cgroup_memory.ok && !caps.cgroup_pids.ok);
+	cr_assert(caps.cgroup_memory.reason[0]);
+}
+
+Test(cgroup_probe, live_probe_is_fast)
+{
+	struct host_caps caps;
+	struct timespec a, b;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (int i = 0; i < 10; i++)
+		cgroup_probe(&caps);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	long us = ((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec)) / 10000;
+	cr_log_info("cgroup_probe: %ld us (version %d, memory %s, pids %s)", us, caps.cgroup_version,
+		    caps.cgroup_memory.ok ? "ok" : caps.cgroup_memory.reason,
+		    caps.cgroup_pids.ok ? "ok" : caps.cgroup_pids.reason);
+	/* generous: speed belongs to benchmarks; this only catches a probe
+	 * that sleeps or scans */
+	cr_assert_lt(us, 20000);
+}

@@ -1,0 +1,330 @@
+/* Network planning: every mode and every downgrade path, on fake hosts. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "netns/netns.h"
+#include "runtime/caps.h"
+#include "runtime/policy.h"
+#include "runtime/report.h"
+
+struct fixture {
+	struct policy p;
+	struct host_caps caps;
+	struct netns_plan plan;
+	struct report rep;
+	struct nsrun_err err;
+	char *allow[8];
+};
+
+static struct fixture f;
+
+static void setup(void)
+{
+	memset(&f, 0, sizeof(f));
+	f.p.enabled = true;
+	f.p.on_unavailable = ON_UNAVAILABLE_FAIL;
+	f.p.net_mode = NET_MODE_ALLOWLIST;
+	f.p.deny_link_local_and_metadata = true;
+	f.p.net_allow = f.allow;
+	caps_all_ok(&f.caps, false);
+	report_init(&f.rep);
+}
+
+static void teardown(void)
+{
+	netns_plan_free(&f.plan);
+	report_free(&f.rep);
+}
+
+static void allow(const char *entry)
+{
+	f.allow[f.p.net_allow_len++] = (char *)entry;
+}
+
+static int plan(void)
+{
+	return netns_plan(&f.p, &f.caps, &f.plan, &f.rep, &f.err);
+}
+
+static void expect_downgrade(const char *part)
+{
+	for (size_t i = 0; i < f.rep.n_downgrades; i++)
+		if (f.rep.downgrades[i].layer == LAYER_NETWORK && strstr(f.rep.downgrades[i].text, part))
+			return;
+	cr_assert_fail("no network downgrade mentions '%s' (%zu downgrades, first: %s)", part,
+		       f.rep.n_downgrades, f.rep.n_downgrades ? f.rep.downgrades[0].text : "-");
+}
+
+static bool has_note(const char *part)
+{
+	for (size_t i = 0; i < f.rep.n_notes; i++)
+		if (f.rep.notes[i].layer == LAYER_NETWORK && strstr(f.rep.notes[i].text, part))
+			return true;
+	return false;
+}
+
+static void expect_lo_only_fallback(void)
+{
+	cr_assert(f.plan.new_netns, "a gap in egress must not leave the fresh netns");
+	cr_assert_not(f.plan.egress);
+	cr_assert_not(f.plan.policy_accept, "never an open door");
+	cr_assert_str_eq(f.rep.egress, "none");
+	cr_assert_not(f.rep.enforced[LAYER_NETWORK]);
+	expect_downgrade("loopback only");
+}
+
+TestSuite(netns_plan, .init = setup, .fini = teardown);
+
+Test(netns_plan, deny_is_lo_only_without_egress_caps)
+{
+	f.p.net_mode = NET_MODE_DENY;
+	f.caps.slirp4netns.ok = f.caps.tun.ok = f.caps.nftables.ok = false;
+	cr_assert_eq(plan(), 0);
+	cr_assert(f.plan.new_netns);
+	cr_assert_not(f.plan.egress);
+	cr_assert_eq(f.rep.n_downgrades, 0);
+	cr_assert(f.rep.enforced[LAYER_NETWORK]);
+	cr_assert_str_eq(f.rep.egress, "none");
+}
+
+Test(netns_plan, empty_allowlist_is_deny)
+{
+	f.caps.slirp4netns.ok = f.caps.tun.ok = f.caps.nftables.ok = false;
+	cr_assert_eq(plan(), 0);
+	cr_assert(f.plan.new_netns);
+	cr_assert_not(f.plan.egress);
+	cr_assert_eq(f.rep.n_downgrades, 0);
+	cr_assert_str_eq(f.rep.egress, "none");
+}
+
+Test(netns_plan, deny_ignores_allow_entries_with_a_note)
+{
+	f.p.net_mode = NET_MODE_DENY;
+	allow("10.0.0.1");
+	cr_assert_eq(plan(), 0);
+	cr_assert_not(f.plan.egress);
+	cr_assert(has_note("ignored"));
+}
+
+Test(netns_plan, allowlist_plumbs_egress)
+{
+	allow("10.200.1.2");
+	allow("192.0.2.0/24");
+	cr_assert_eq(plan(), 0);
+	cr_assert(f.plan.new_netns);
+	cr_assert(f.plan.egress);
+	cr_assert_not(f.plan.policy_accept);
+	cr_assert(f.plan.block_special);
+	cr_assert_not(f.plan.allow_dns);
+	cr_assert_not(f.plan.ipv6);
+	cr_assert_eq(f.plan.mtu, 65520);
+	cr_assert_eq(f.plan.n_allow, 2);
+	cr_assert_eq(f.plan.allow[1].prefix, 24);
+	cr_assert_eq(f.rep.n_downgrades, 0);
+	cr_assert(f.rep.enforced[LAYER_NETWORK]);
+	cr_assert_str_eq(f.rep.egress, "slirp4netns");
+	cr_assert_not(f.plan.slirp_sandbox, "rootless: no uid 0 for slirp4netns's sandbox");
+	cr_assert(has_note("--enable-sandbox"));
+}
+
+Test(netns_plan, allowlist_ipv6_entry_enables_ipv6)
+{
+	allow("2001:db8::/32");
+	cr_assert_eq(plan(), 0);
+	cr_assert(f.plan.egress);
+	cr_assert(f.plan.ipv6);
+}
+
+Test(netns_plan, dns_only_when_allowlisted)
+{
+	allow("10.0.2.3");
+	cr_assert_eq(plan(), 0);
+	cr_assert(f.plan.allow_dns);
+}
+
+Test(netns_plan, dns_when_covered_by_a_wider_entry)
+{
+	allow("10.0.0.0/8");
+	cr_assert_eq(plan(), 0);
+	cr_assert(f.plan.allow_dns);
+}
+
+Test(netns_plan, block_off_when_not_requested)
+{
+	f.p.deny_link_local_and_metadata = false;
+	allow("169.254.169.254");
+	cr_assert_eq(plan(), 0);
+	cr_assert(f.plan.egress);
+	cr_assert_not(f.plan.block_special);
+	cr_assert_not(has_note("stay blocked"));
+}
+
+Test(netns_plan, allowlisted_metadata_stays_blocked_with_a_note)
+{
+	allow("169.254.169.254");
+	allow("fd00:ec2::254");
+	cr_assert_eq(plan(), 0);
+	cr_assert(f.plan.block_special);
+	cr_assert(has_note("stay blocked"));
+}
+
+Test(netns_plan, host_loopback_alias_note)
+{
+	allow("10.0.2.2");
+	cr_assert_eq(plan(), 0);
+	cr_assert(has_note("host's loopback"));
+}
+
+Test(netns_plan, unrestricted_without_block_is_host_network)
+{
+	f.p.net_mode = NET_MODE_UNRESTRICTED;
+	f.p.deny_link_local_and_metadata = false;
+	f.caps.netns.ok = f.caps.slirp4netns.ok = false;
+	cr_assert_eq(plan(), 0);
+	cr_assert_not(f.plan.new_netns);
+	cr_assert_not(f.plan.egress);
+	cr_assert_eq(f.rep.n_downgrades, 0);
+	cr_assert(f.rep.enforced[LAYER_NETWORK]);
+	cr_assert_str_eq(f.rep.egress, "host");
+}
+
+Test(netns_plan, unrestricted_with_block_filters_metadata_only)
+{
+	f.p.net_mode = NET_MODE_UNRESTRICTED;
+	cr_assert_eq(plan(), 0);
+	cr_assert(f.plan.new_netns);
+	cr_assert(f.plan.egress);
+	cr_assert(f.plan.policy_accept);
+	cr_assert(f.plan.block_special);
+	cr_assert(f.plan.allow_dns);
+	cr_assert(f.plan.ipv6);
+	cr_assert_eq(f.plan.n_allow, 0);
+	cr_assert_str_eq(f.rep.egress, "slirp4netns");
+	cr_assert_eq(f.rep.n_downgrades, 0);
+}
+
+Test(netns_plan, no_slirp4netns)
+{
+	allow("10.200.1.2");
+	f.caps.slirp4netns.ok = false;
+	snprintf(f.caps.slirp4netns.reason, sizeof(f.caps.slirp4netns.reason),
+		 "slirp4netns not found in PATH: install it (apt-get install slirp4netns)");
+	cr_assert_eq(plan(), 0);
+	expect_lo_only_fallback();
+	expect_downgrade("install");
+	expect_downgrade("slirp4netns");
+}
+
+Test(netns_plan, no_tun)
+{
+	allow("10.200.1.2");
+	f.caps.tun.ok = false;
+	snprintf(f.caps.tun.reason, sizeof(f.caps.tun.reason),
+		 "opening /dev/net/tun from a user namespace: Permission denied");
+	cr_assert_eq(plan(), 0);
+	expect_lo_only_fallback();
+	expect_downgrade("/dev/net/tun");
+	expect_downgrade("0666");
+	expect_downgrade("modprobe tun");
+	expect_downgrade("Permission denied");
+}
+
+Test(netns_plan, no_nftables)
+{
+	allow("10.200.1.2");
+	f.caps.nftables.ok = false;
+	snprintf(f.caps.nftables.reason, sizeof(f.caps.nftables.reason), "netns: nftables: EPERM");
+	cr_assert_eq(plan(), 0);
+	expect_lo_only_fallback();
+	expect_downgrade("nftables in a user namespace");
+}
+
+Test(netns_plan, unrestricted_block_without_egress_never_opens_the_door)
+{
+	f.p.net_mode = NET_MODE_UNRESTRICTED;
+	f.caps.nftables.ok = false;
+	cr_assert_eq(plan(), 0);
+	expect_lo_only_fallback();
+	cr_assert_not(f.plan.allow_dns);
+}
+
+Test(netns_plan, every_gap_is_listed)
+{
+	allow("10.200.1.2");
+	f.caps.slirp4netns.ok = f.caps.tun.ok = f.caps.nftables.ok = false;
+	cr_assert_eq(plan(), 0);
+	cr_assert_eq(f.rep.n_downgrades, 3);
+	expect_lo_only_fallback();
+}
+
+Test(netns_plan, no_netns_with_deny)
+{
+	f.p.net_mode = NET_MODE_DENY;
+	f.caps.netns.ok = false;
+	snprintf(f.caps.netns.reason, sizeof(f.caps.netns.reason), "clone(CLONE_NEWNET) failed: EPERM");
+	cr_assert_eq(plan(), 0);
+	cr_assert_not(f.plan.new_netns);
+	cr_assert_not(f.plan.egress);
+	cr_assert_str_eq(f.rep.egress, "host");
+	cr_assert_not(f.rep.enforced[LAYER_NETWORK]);
+	expect_downgrade("host's network");
+	expect_downgrade("CLONE_NEWNET");
+}
+
+Test(netns_plan, no_netns_with_allowlist)
+{
+	allow("10.200.1.2");
+	f.caps.netns.ok = false;
+	cr_assert_eq(plan(), 0);
+	cr_assert_not(f.plan.new_netns);
+	cr_assert_not(f.plan.egress);
+	cr_assert_str_eq(f.rep.egress, "host");
+	expect_downgrade("no network namespace");
+}
+
+Test(netns_plan, root_host_same_decisions)
+{
+	caps_all_ok(&f.caps, true);
+	allow("10.200.1.2");
+	cr_assert_eq(plan(), 0);
+	cr_assert(f.plan.egress);
+	cr_assert(f.plan.slirp_sandbox);
+	cr_assert_not(has_note("--enable-sandbox"));
+	cr_assert_eq(f.rep.n_downgrades, 0);
+}
+
+Test(netns_plan, invalid_entry_is_an_error)
+{
+	allow("10.0.0.1");
+	allow("10.0.0.0/33");
+	cr_assert_eq(plan(), -EINVAL);
+	cr_assert(strstr(f.err.detail, "network.allow[1]"), "%s", f.err.detail);
+	cr_assert(strstr(f.err.detail, "0..32"), "%s", f.err.detail);
+	cr_assert_null(f.plan.allow);
+}
+
+Test(netns_plan, too_many_entries_is_an_error)
+{
+	char **many = calloc(NETNS_MAX_ALLOW + 2, sizeof(*many));
+
+	cr_assert_not_null(many);
+	for (size_t i = 0; i <= NETNS_MAX_ALLOW; i++)
+		many[i] = "10.0.0.1";
+	f.p.net_allow = many;
+	f.p.net_allow_len = NETNS_MAX_ALLOW + 1;
+	cr_assert_eq(plan(), -EINVAL);
+	cr_assert(strstr(f.err.detail, "at most"), "%s", f.err.detail);
+	free(many);
+}
+
+Test(netns_plan, free_is_idempotent)
+{
+	allow("10.0.0.1");
+	cr_assert_eq(plan(), 0);
+	netns_plan_free(&f.plan);
+	netns_plan_free(&f.plan);
+	cr_assert_null(f.plan.allow);
+}
