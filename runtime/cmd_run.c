@@ -14,6 +14,7 @@
 #include "plan.h"
 #include "policy_json.h"
 #include "supervisor.h"
+#include "timing.h"
 
 static void refusal_text(const struct report *rep, char *buf, size_t len)
 {
@@ -181,6 +182,7 @@ int cmd_run(const struct policy *p, const struct cli *c)
 		opts.stdin_fd = devnull;
 	}
 	supervisor_run(&plan, &caps, &opts, &rep, &res);
+	timing_mark("supervised");
 	if (c->cmd == CMD_SCRIPT) {
 		const char *error = NULL;
 

@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "plan.h"
 #include "policy.h"
+#include "timing.h"
 
 extern char **environ;
 
@@ -38,6 +39,7 @@ int main(int argc, char **argv)
 	char msg[640];
 	int r;
 
+	timing_init();
 	ensure_std_fds();
 	r = cli_parse(argc, argv, environ, &c);
 	if (r)
@@ -57,6 +59,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "nsrun: %s\n", msg);
 		return 2;
 	}
+	timing_mark("policy loaded");
 	switch (c.cmd) {
 	case CMD_POLICY:
 		r = cmd_policy(&p);
@@ -69,5 +72,7 @@ int main(int argc, char **argv)
 		break;
 	}
 	policy_free(&p);
+	timing_mark("done");
+	timing_dump();
 	return r;
 }

@@ -21,6 +21,7 @@
 #include "child.h"
 #include "cleanup.h"
 #include "sync.h"
+#include "timing.h"
 
 #define SETUP_TIMEOUT_MS 15000
 #define SLIRP_READY_TIMEOUT_MS 5000
@@ -223,6 +224,7 @@ static void on_sync(struct sv *sv)
 	}
 	switch (m.type) {
 	case SYNC_RUNNING:
+		timing_mark("command exec'd");
 		sv->res->started = true;
 		break;
 	case SYNC_EXEC_FAILED:
@@ -304,6 +306,7 @@ static void on_init_exit(struct sv *sv)
 	if (waitid(P_PID, (id_t)sv->pid, &si, WEXITED | WNOHANG) == 0 && si.si_pid == sv->pid) {
 		sv->init_exited = true;
 		sv->drain_until = now_ms() + DRAIN_MS;
+		timing_mark("sandbox exited");
 	}
 }
 
@@ -484,6 +487,7 @@ void supervisor_run(const struct plan *plan, const struct host_caps *caps,
 
 	if (plan->sandboxed && plan->priv.seccomp && nsrun_seccomp_compile(&prog, &res->err) < 0)
 		goto setup_failed;
+	timing_mark("seccomp compiled");
 	if (plan->res.cgroup) {
 		char name[64];
 
@@ -491,6 +495,7 @@ void supervisor_run(const struct plan *plan, const struct host_caps *caps,
 		if (cgroup_run_create(&plan->res, caps, name, &cg, &res->err) < 0)
 			goto setup_failed;
 		have_cg = true;
+		timing_mark("cgroup created");
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0 ||
 	    pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
@@ -520,6 +525,7 @@ void supervisor_run(const struct plan *plan, const struct host_caps *caps,
 	}
 	if (sv.pid == 0)
 		child_main(&ctx);
+	timing_mark("cloned");
 
 	close(sp[1]);
 	close(out[1]);
@@ -536,6 +542,7 @@ void supervisor_run(const struct plan *plan, const struct host_caps *caps,
 		res->setup_failed = true;
 		kill_sandbox(&sv);
 	}
+	timing_mark("maps written, go");
 	supervise(&sv, sigfd, timerfd);
 	if (!sv.init_exited) {
 		kill_sandbox(&sv);
@@ -549,9 +556,11 @@ void supervisor_run(const struct plan *plan, const struct host_caps *caps,
 		close(sv.pidfd);
 	if (sv.slirp.pid > 0 || sv.slirp.exit_fd >= 0)
 		netns_slirp_stop(&sv.slirp);
+	timing_mark("output drained");
 	if (have_cg) {
 		res->oom = cgroup_run_oom_killed(&cg);
 		cgroup_run_destroy(&cg);
+		timing_mark("cgroup removed");
 	}
 	if (res->slirp_died)
 		report_note(rep, LAYER_NETWORK, "slirp4netns exited during the run: egress was lost");
