@@ -218,6 +218,16 @@ static void probe_seccomp(struct host_caps *caps)
 		set_no(&caps->landlock, "Landlock unavailable: %s", strerror(errno));
 }
 
+static int count_supp_groups(gid_t primary)
+{
+	gid_t groups[256];
+	int n = getgroups(256, groups), other = 0;
+
+	for (int i = 0; i < n; i++)
+		other += groups[i] != primary;
+	return other;
+}
+
 void caps_probe(struct host_caps *caps, unsigned what)
 {
 	struct utsname u;
@@ -226,6 +236,7 @@ void caps_probe(struct host_caps *caps, unsigned what)
 	caps->uid = getuid();
 	caps->gid = getgid();
 	caps->euid_is_root = geteuid() == 0;
+	caps->n_supp_groups = count_supp_groups(caps->gid);
 	if (uname(&u) == 0)
 		snprintf(caps->kernel, sizeof(caps->kernel), "%s %s %s", u.sysname, u.release, u.machine);
 	set_no(&caps->userns, "not probed");

@@ -18,6 +18,7 @@ struct host_caps {
 	bool euid_is_root;
 	uid_t uid;
 	gid_t gid;
+	int n_supp_groups;	     /* supplementary groups other than gid */
 	char kernel[128];
 
 	struct cap_check userns;     /* clone(CLONE_NEWUSER|...) works */

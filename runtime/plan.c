@@ -48,6 +48,14 @@ static void plan_identity(const struct policy *p, const struct host_caps *caps,
 			    "rootless: the command runs as the supervisor's uid %u mapped to itself; "
 			    "setgroups is denied in the sandbox",
 			    (unsigned)uid);
+		/* The kernel only lets an unprivileged gid_map be written with
+		 * setgroups denied, so the caller's groups cannot be shed. */
+		if (caps->n_supp_groups > 0)
+			report_note(rep, LAYER_PRIVILEGE,
+				    "rootless: the supervisor's %d supplementary group(s) cannot be dropped "
+				    "(they show as 65534 inside and still grant file access); run nsrun "
+				    "as a user without supplementary groups",
+				    caps->n_supp_groups);
 	} else if (p->priv_mode == PRIV_MODE_INHERIT) {
 		uid = 0;
 		gid = 0;

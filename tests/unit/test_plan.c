@@ -103,6 +103,11 @@ Test(plan, rootless_runs_as_itself_with_setgroups_denied)
 	cr_assert(plan.deny_setgroups);
 	cr_assert_not(plan.priv.clear_groups);
 	cr_assert(has_item(rep.notes, rep.n_notes, LAYER_PRIVILEGE, "root supervisor only"));
+	cr_assert_not(has_item(rep.notes, rep.n_notes, LAYER_PRIVILEGE, "supplementary"));
+	plan_free(&plan);
+	caps.n_supp_groups = 2;
+	cr_assert_eq(plan_make(&p, &caps, &in, &plan, &rep, &e), 0);
+	cr_assert(has_item(rep.notes, rep.n_notes, LAYER_PRIVILEGE, "2 supplementary group(s) cannot be dropped"));
 	plan_free(&plan);
 	policy_free(&p);
 }
