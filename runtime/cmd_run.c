@@ -157,6 +157,7 @@ int cmd_run(const struct policy *p, const struct cli *c)
 	int code;
 
 	caps_probe(&caps, plan_caps_needed(p));
+	timing_mark("caps probed");
 	if (plan_make(p, &caps, &c->in, &plan, &rep, &err) < 0) {
 		nsrun_err_format(&err, msg, sizeof(msg));
 		fprintf(stderr, "nsrun: %s\n", msg);
@@ -164,6 +165,7 @@ int cmd_run(const struct policy *p, const struct cli *c)
 		report_free(&rep);
 		return 2;
 	}
+	timing_mark("planned");
 	if (plan.refuse) {
 		refusal_text(&rep, msg, sizeof(msg));
 		if (c->cmd == CMD_SCRIPT) {

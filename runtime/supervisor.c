@@ -485,9 +485,8 @@ void supervisor_run(const struct plan *plan, const struct host_caps *caps,
 	signal(SIGPIPE, SIG_IGN);
 	sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
-	if (plan->sandboxed && plan->priv.seccomp && nsrun_seccomp_compile(&prog, &res->err) < 0)
-		goto setup_failed;
-	timing_mark("seccomp compiled");
+	if (plan->sandboxed && plan->priv.seccomp)
+		nsrun_seccomp_prebuilt(&prog);
 	if (plan->res.cgroup) {
 		char name[64];
 
@@ -564,7 +563,6 @@ void supervisor_run(const struct plan *plan, const struct host_caps *caps,
 	}
 	if (res->slirp_died)
 		report_note(rep, LAYER_NETWORK, "slirp4netns exited during the run: egress was lost");
-	nsrun_seccomp_free(&prog);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	res->duration_ms = now_ms() - t0;
 	res->exit_code = compute_exit(res);
@@ -582,7 +580,6 @@ setup_failed:
 	}
 	if (have_cg)
 		cgroup_run_destroy(&cg);
-	nsrun_seccomp_free(&prog);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	res->duration_ms = now_ms() - t0;
 	res->exit_code = 125;

@@ -19,6 +19,10 @@ struct seccomp_prog {
 int nsrun_seccomp_compile(struct seccomp_prog *out, struct nsrun_err *err);
 void nsrun_seccomp_free(struct seccomp_prog *p);
 
+/* The same program, compiled at build time for this architecture: static
+ * storage, never freed. */
+void nsrun_seccomp_prebuilt(struct seccomp_prog *out);
+
 /* In the command process, after no_new_privs: seccomp(SECCOMP_SET_MODE_FILTER). */
 int nsrun_seccomp_install(const struct seccomp_prog *p, struct nsrun_err *err);
 

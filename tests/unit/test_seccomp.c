@@ -386,3 +386,16 @@ Test(seccomp_filter, foreign_abis_are_killed)
 	st = run_filtered(x32_getpid);
 	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS, "x32: status %#x", st);
 }
+
+Test(seccomp_prebuilt, equals_a_fresh_compile)
+{
+	struct seccomp_prog fresh, pre;
+	struct nsrun_err err = {0};
+
+	cr_assert_eq(nsrun_seccomp_compile(&fresh, &err), 0, "%s", err.detail);
+	nsrun_seccomp_prebuilt(&pre);
+	cr_assert_eq(pre.len, fresh.len, "the build-time filter is stale: rebuild");
+	cr_assert_eq(memcmp(pre.filter, fresh.filter, fresh.len * sizeof(*fresh.filter)), 0,
+		     "the build-time filter differs from the table");
+	nsrun_seccomp_free(&fresh);
+}
