@@ -64,19 +64,21 @@ void caps_explain_userns(int e, char *buf, size_t len)
 static void explain_userns(struct cap_check *c, int e)
 {
 	if (read_long_file("/proc/sys/user/max_user_namespaces", 1) == 0)
-		set_no(c, "user namespaces are disabled: sysctl user.max_user_namespaces=0; "
-			  "set it to a positive value (e.g. 15000)");
+		set_no(c, "user namespaces are disabled: user.max_user_namespaces=0 on the host (for a "
+			  "container: on its node); run `sysctl -w user.max_user_namespaces=15000` there");
 	else if (read_long_file("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", 0) == 1)
 		set_no(c, "AppArmor restricts unprivileged user namespaces "
-			  "(kernel.apparmor_restrict_unprivileged_userns=1); set it to 0 or give nsrun "
-			  "an AppArmor profile with the 'userns' permission");
+			  "(kernel.apparmor_restrict_unprivileged_userns=1, Ubuntu 23.10+); run "
+			  "`sysctl -w kernel.apparmor_restrict_unprivileged_userns=0` or give nsrun an "
+			  "AppArmor profile with the 'userns' permission");
 	else if (read_long_file("/proc/sys/kernel/unprivileged_userns_clone", 1) == 0)
 		set_no(c, "unprivileged user namespaces are disabled: "
-			  "sysctl kernel.unprivileged_userns_clone=0; set it to 1");
+			  "run `sysctl -w kernel.unprivileged_userns_clone=1`");
 	else if (e == EPERM || e == ENOSYS)
 		set_no(c, "clone(CLONE_NEWUSER) is refused (%s): the container runtime's seccomp "
-			  "profile most likely blocks it (Docker/containerd default profile); run with a "
-			  "profile that allows clone/unshare with CLONE_NEWUSER",
+			  "profile most likely blocks it (the Docker/containerd default does); run the "
+			  "container with scripts/container/seccomp-nsrun.json (docker --security-opt "
+			  "seccomp=FILE; Kubernetes seccompProfile type Localhost)",
 		       strerror(e));
 	else
 		set_no(c, "clone(CLONE_NEWUSER) failed: %s", strerror(e));
@@ -145,10 +147,19 @@ static void probe_namespaces(struct host_caps *caps)
 		set_ok(&caps->procfs);
 	else if (code == 11)
 		set_no(&caps->procfs,
-		       "a fresh /proc cannot be mounted: this host or container masks /proc paths; "
-		       "run the container with an unmasked /proc (Kubernetes securityContext.procMount: "
-		       "Unmasked, Docker --security-opt systempaths=unconfined, or remove runc's "
-		       "maskedPaths/readonlyPaths)");
+		       "a fresh /proc cannot be mounted: this host or container masks /proc paths "
+		       "(the host's /proc is never bound instead); run the container with an unmasked "
+		       "/proc: Docker --security-opt systempaths=unconfined, Podman --security-opt "
+		       "unmask=ALL, Kubernetes securityContext.procMount: Unmasked (needs hostUsers: "
+		       "false), or remove runc's maskedPaths/readonlyPaths");
+	else if (read_long_file("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", 0) == 1)
+		/* Ubuntu's restriction lets the clone succeed but leaves the new
+		 * namespace without capabilities: the first mount fails. */
+		set_no(&caps->procfs,
+		       "AppArmor restricts unprivileged user namespaces "
+		       "(kernel.apparmor_restrict_unprivileged_userns=1): the namespace has no "
+		       "capabilities; run `sysctl -w kernel.apparmor_restrict_unprivileged_userns=0` or "
+		       "give nsrun an AppArmor profile with the 'userns' permission");
 	else
 		set_no(&caps->procfs, "mounting a fresh /proc failed (probe code %d)", code);
 }

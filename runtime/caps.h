@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define CAPS_REASON_LEN 256
+#define CAPS_REASON_LEN 512
 
 struct cap_check {
 	bool ok;

@@ -16,13 +16,27 @@
 #include "supervisor.h"
 #include "timing.h"
 
+/* One line; a reason shared by several layers is said once, naming them. */
 static void refusal_text(const struct report *rep, char *buf, size_t len)
 {
 	size_t n = (size_t)snprintf(buf, len, "refused (onUnavailable: fail):");
+	bool said[REPORT_MAX_ITEMS] = {false};
 
-	for (size_t i = 0; i < rep->n_downgrades && n < len; i++)
-		n += (size_t)snprintf(buf + n, len - n, "%s %s: %s", i ? ";" : "",
-				      layer_name(rep->downgrades[i].layer), rep->downgrades[i].text);
+	for (size_t i = 0; i < rep->n_downgrades && n < len; i++) {
+		if (said[i])
+			continue;
+		n += (size_t)snprintf(buf + n, len - n, "%s %s", i ? ";" : "",
+				      layer_name(rep->downgrades[i].layer));
+		for (size_t j = i + 1; j < rep->n_downgrades && n < len; j++) {
+			if (!said[j] && !strcmp(rep->downgrades[j].text, rep->downgrades[i].text)) {
+				said[j] = true;
+				n += (size_t)snprintf(buf + n, len - n, ", %s",
+						      layer_name(rep->downgrades[j].layer));
+			}
+		}
+		if (n < len)
+			n += (size_t)snprintf(buf + n, len - n, ": %s", rep->downgrades[i].text);
+	}
 }
 
 static json_t *report_json_with_run(const struct report *rep, const struct policy *p,
@@ -144,6 +158,41 @@ static int print_script_result(const struct policy *p, const struct report *rep,
 	return 0;
 }
 
+/* A fail-closed run skips the namespace probes (the run is its own live
+ * test). When it is refused or its set-up fails, probe for real once, so
+ * the refusal and the report name every gap with its guidance. */
+static void replan_with_live_probes(const struct policy *p, const struct cli *c, unsigned what,
+				    struct plan *plan, struct report *rep)
+{
+	struct host_caps caps;
+	struct plan plan2;
+	struct report rep2;
+	struct nsrun_err err = {0};
+
+	caps_probe(&caps, what & ~(unsigned)CAPS_ASSUME_LIVE);
+	if (plan_make(p, &caps, &c->in, &plan2, &rep2, &err) < 0) {
+		plan_free(&plan2);
+		report_free(&rep2);
+		return;
+	}
+	plan_free(plan);
+	report_free(rep);
+	*plan = plan2;
+	*rep = rep2;
+}
+
+static int refuse(const struct policy *p, const struct cli *c, const struct report *rep)
+{
+	char msg[4096];
+
+	refusal_text(rep, msg, sizeof(msg));
+	if (c->cmd == CMD_SCRIPT)
+		return print_script_result(p, rep, NULL, msg);
+	fprintf(stderr, "nsrun: %s\n", msg);
+	write_report(c, rep, p, NULL);
+	return 125;
+}
+
 int cmd_run(const struct policy *p, const struct cli *c)
 {
 	struct host_caps caps;
@@ -153,10 +202,11 @@ int cmd_run(const struct policy *p, const struct cli *c)
 	struct nsrun_err err = {0};
 	struct supervise_opts opts = {.capture = c->in.capture, .stdin_fd = 0};
 	_cleanup_close_ int devnull = -1;
-	char msg[2048];
+	unsigned what = plan_caps_needed(p);
+	char msg[4096];
 	int code;
 
-	caps_probe(&caps, plan_caps_needed(p));
+	caps_probe(&caps, what);
 	timing_mark("caps probed");
 	if (plan_make(p, &caps, &c->in, &plan, &rep, &err) < 0) {
 		nsrun_err_format(&err, msg, sizeof(msg));
@@ -167,14 +217,9 @@ int cmd_run(const struct policy *p, const struct cli *c)
 	}
 	timing_mark("planned");
 	if (plan.refuse) {
-		refusal_text(&rep, msg, sizeof(msg));
-		if (c->cmd == CMD_SCRIPT) {
-			code = print_script_result(p, &rep, NULL, msg);
-		} else {
-			fprintf(stderr, "nsrun: %s\n", msg);
-			write_report(c, &rep, p, NULL);
-			code = 125;
-		}
+		if (what & CAPS_ASSUME_LIVE)
+			replan_with_live_probes(p, c, what, &plan, &rep);
+		code = refuse(p, c, &rep);
 		plan_free(&plan);
 		report_free(&rep);
 		return code;
@@ -185,6 +230,21 @@ int cmd_run(const struct policy *p, const struct cli *c)
 	}
 	supervisor_run(&plan, &caps, &opts, &rep, &res);
 	timing_mark("supervised");
+	if (res.setup_failed && (what & CAPS_ASSUME_LIVE)) {
+		replan_with_live_probes(p, c, what, &plan, &rep);
+		if (rep.n_downgrades > 0) {
+			/* The live probes explain the failure: it is a refusal. */
+			if (c->cmd == CMD_RUN) {
+				nsrun_err_format(&res.err, msg, sizeof(msg));
+				fprintf(stderr, "nsrun: %s\n", msg);
+			}
+			run_result_free(&res);
+			code = refuse(p, c, &rep);
+			plan_free(&plan);
+			report_free(&rep);
+			return code;
+		}
+	}
 	if (c->cmd == CMD_SCRIPT) {
 		const char *error = NULL;
 

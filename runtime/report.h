@@ -8,7 +8,7 @@
 enum layer { LAYER_RESOURCES, LAYER_FILESYSTEM, LAYER_NETWORK, LAYER_PRIVILEGE, LAYER_COUNT };
 
 #define REPORT_MAX_ITEMS 32
-#define REPORT_TEXT_LEN 320
+#define REPORT_TEXT_LEN 560
 
 struct report_item {
 	enum layer layer;

@@ -45,8 +45,14 @@ static int write_proc_file(pid_t pid, const char *name, const char *text, struct
 
 	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, text, len) != (ssize_t)len)
+	if (fd < 0 || write(fd, text, len) != (ssize_t)len) {
+		if (errno == EPERM && geteuid() == 0)
+			return nsrun_err_set(err, "userns", errno,
+					     "writing %s (a root supervisor needs CAP_SETUID and "
+					     "CAP_SETGID to map the sandbox's ids: keep them, or run "
+					     "nsrun as a non-root user)", path);
 		return nsrun_err_set(err, "userns", errno, "writing %s", path);
+	}
 	return 0;
 }
 
