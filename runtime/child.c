@@ -212,19 +212,24 @@ static void child_setup(const struct child_ctx *ctx)
 	arm_parent_death(ctx->sync_fd);
 	if (sethostname("nsrun", 5) < 0)
 		child_fail(ctx->sync_fd, &(struct nsrun_err){"uts", errno, "sethostname"});
-	if (fsns_child_setup(&plan->fs, &err) < 0)
-		child_fail(ctx->sync_fd, &err);
+	/* The network comes first: its namespace check reads the host's /proc
+	 * (a degraded run may have no fresh one), and slirp4netns then starts
+	 * while the root is being built. */
 	if (plan->net.new_netns) {
 		if (netns_child_setup_early(&plan->net, ctx->supervisor_netns_ino, &err) < 0)
 			child_fail(ctx->sync_fd, &err);
-		if (plan->net.egress) {
-			/* sync 2: filter loaded; sync 3: tap0 attached. */
+		/* sync 2: the filter is in; only now may tap0 appear. */
+		if (plan->net.egress)
 			sync_send(ctx->sync_fd, SYNC_FILTER_LOADED, 0, NULL);
-			if (sync_expect(ctx->sync_fd, SYNC_TAP_READY, SYNC_TIMEOUT_MS, &err) < 0)
-				child_fail(ctx->sync_fd, &err);
-			if (netns_child_setup_tap(&plan->net, &err) < 0)
-				child_fail(ctx->sync_fd, &err);
-		}
+	}
+	if (fsns_child_setup(&plan->fs, &err) < 0)
+		child_fail(ctx->sync_fd, &err);
+	if (plan->net.new_netns && plan->net.egress) {
+		/* sync 3: slirp4netns attached tap0. */
+		if (sync_expect(ctx->sync_fd, SYNC_TAP_READY, SYNC_TIMEOUT_MS, &err) < 0)
+			child_fail(ctx->sync_fd, &err);
+		if (netns_child_setup_tap(&plan->net, &err) < 0)
+			child_fail(ctx->sync_fd, &err);
 	}
 }
 
