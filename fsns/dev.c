@@ -15,9 +15,9 @@ static const char *const dev_nodes[] = {"null", "zero", "full", "random", "urand
 static const struct {
 	const char *target, *name;
 } dev_links[] = {
-	{"pts/ptmx", "/dev/ptmx"},	      {"/proc/self/fd", "/dev/fd"},
-	{"/proc/self/fd/0", "/dev/stdin"},    {"/proc/self/fd/1", "/dev/stdout"},
-	{"/proc/self/fd/2", "/dev/stderr"},
+    {"pts/ptmx", "/dev/ptmx"},		{"/proc/self/fd", "/dev/fd"},
+    {"/proc/self/fd/0", "/dev/stdin"},	{"/proc/self/fd/1", "/dev/stdout"},
+    {"/proc/self/fd/2", "/dev/stderr"},
 };
 
 void fsns_plan_dev(struct fsns_plan *plan)

@@ -22,10 +22,22 @@
 /* Those that exist are taken. alternatives/: Debian's awk, editor, nc ...
  * are /usr/bin -> /etc/alternatives -> /usr/bin symlink chains. */
 static const char *const etc_entries[] = {
-	"passwd",	"group",	  "nsswitch.conf", "host.conf",	      "gai.conf",
-	"services",	"protocols",	  "ld.so.cache",   "ld.so.conf",      "ld.so.conf.d",
-	"localtime",	"ssl",		  "ca-certificates", "ca-certificates.conf", "pki",
-	"alternatives",
+    "passwd",
+    "group",
+    "nsswitch.conf",
+    "host.conf",
+    "gai.conf",
+    "services",
+    "protocols",
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "localtime",
+    "ssl",
+    "ca-certificates",
+    "ca-certificates.conf",
+    "pki",
+    "alternatives",
 };
 
 static const char hosts_text[] = "127.0.0.1\tlocalhost\n"
@@ -36,28 +48,33 @@ static void plan_entry(struct fsns_plan *plan, const char *path)
 {
 	char real[PATH_MAX], link[256];
 	struct fsns_step *s;
-	struct stat st, lst;
+	struct stat st;
 	ssize_t n;
 
-	if (lstat(path, &lst) < 0 || stat(path, &st) < 0 || !realpath(path, real))
-		return; /* absent, or a dangling link */
-	if (strlen(real) >= sizeof(s->src))
+	if (lstat(path, &st) < 0)
 		return;
-	/* localtime -> /usr/share/zoneinfo/...: /usr is there, the link is one
-	 * syscall where a copy is six. */
-	if (S_ISLNK(lst.st_mode) && strncmp(real, "/usr/", 5) == 0 &&
-	    (n = readlink(path, link, sizeof(link) - 1)) > 0) {
-		link[n] = '\0';
-		if (link[0] == '/') {
+	if (S_ISLNK(st.st_mode)) {
+		if (stat(path, &st) < 0 || !realpath(path, real))
+			return; /* dangling */
+		/* localtime -> /usr/share/zoneinfo/...: /usr is there, the link
+		 * is one syscall where a copy is six. */
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n > 0 && link[0] == '/' && strncmp(real, "/usr/", 5) == 0) {
+			link[n] = '\0';
 			fsns_plan_add(plan, FSNS_SYMLINK, link, path);
 			return;
 		}
+	} else {
+		snprintf(real, sizeof(real), "%s", path); /* resolves the same at run time */
 	}
+	if (strlen(real) >= sizeof(s->src))
+		return;
 	if (S_ISDIR(st.st_mode)) {
 		s = fsns_plan_add(plan, FSNS_BIND, real, path);
 		s->mode = S_IFDIR;
 	} else if (S_ISREG(st.st_mode)) {
-		s = fsns_plan_add(plan, st.st_size <= FSNS_COPY_MAX ? FSNS_COPY : FSNS_BIND, real, path);
+		s = fsns_plan_add(plan, st.st_size <= FSNS_COPY_MAX ? FSNS_COPY : FSNS_BIND, real,
+				  path);
 		s->mode = S_IFREG;
 	} else {
 		return;
@@ -99,7 +116,7 @@ int fsns_plan_etc(struct fsns_plan *plan, const struct policy *p, const struct r
 	return 0;
 }
 
-static int create_in(const char *root, const char *dest, int *out)
+static int create_in(const struct fsns_root *root, const char *dest, int *out)
 {
 	_cleanup_close_ int dir = -1;
 	const char *base = strrchr(dest, '/');
@@ -108,19 +125,21 @@ static int create_in(const char *root, const char *dest, int *out)
 	r = fsns_mkpath(root, dest, FSNS_NODE_PARENT, &dir);
 	if (r < 0)
 		return r;
-	*out = openat(dir, base ? base + 1 : dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		      0644);
+	*out = openat(dir, base ? base + 1 : dest,
+		      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	return *out < 0 ? -errno : 0;
 }
 
-int fsns_apply_copy(const char *root, const struct fsns_step *s, int src_fd, struct nsrun_err *err)
+int fsns_apply_copy(const struct fsns_root *root, const struct fsns_step *s, int src_fd,
+		    struct nsrun_err *err)
 {
 	_cleanup_close_ int in = -1, out = -1;
 	struct stat st;
 	off_t left;
 	int r;
 
-	in = src_fd >= 0 ? fcntl(src_fd, F_DUPFD_CLOEXEC, 3) : open(s->src, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	in = src_fd >= 0 ? fcntl(src_fd, F_DUPFD_CLOEXEC, 3)
+			 : open(s->src, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (in < 0) {
 		if (s->optional && (errno == ENOENT || errno == EACCES))
 			return 0;
@@ -148,7 +167,8 @@ int fsns_apply_copy(const char *root, const struct fsns_step *s, int src_fd, str
 	return 0;
 }
 
-int fsns_apply_write(const char *root, const char *dest, const char *text, struct nsrun_err *err)
+int fsns_apply_write(const struct fsns_root *root, const char *dest, const char *text,
+		     struct nsrun_err *err)
 {
 	_cleanup_close_ int out = -1;
 	size_t len = strlen(text), done = 0;

@@ -22,53 +22,53 @@ struct report;
 
 /* Size caps of the tmpfs mounts when the policy sets no maxFileSizeBytes. */
 #define FSNS_DEFAULT_TMP_SIZE (64ull << 20)
-#define FSNS_ROOT_SIZE (8ull << 20)	    /* the new root: /etc copies, mount points */
-#define FSNS_COPY_MAX (1u << 20)	    /* bigger /etc files are bound, not copied */
+#define FSNS_ROOT_SIZE (8ull << 20) /* the new root: /etc copies, mount points */
+#define FSNS_COPY_MAX (1u << 20)    /* bigger /etc files are bound, not copied */
 
 enum fsns_step_kind {
-	FSNS_TMPFS,	/* fresh tmpfs at dest: size, mode, rw, noexec, owned */
-	FSNS_BIND,	/* src -> dest, recursive; read-only unless rw; always nosuid,nodev */
-	FSNS_DEV_BIND,	/* a device node bound from the host /dev (ro,nosuid,noexec) */
-	FSNS_SYMLINK,	/* symlink at dest whose target is src */
-	FSNS_COPY,	/* copy a small host file (src) into dest */
-	FSNS_WRITE,	/* write generated text (data) into dest */
-	FSNS_RESOLV,	/* write plan->resolv_conf into dest */
-	FSNS_DIR,	/* mkdir -p dest */
-	FSNS_PROC,	/* fresh procfs at dest, user.max_user_namespaces=0, then ro */
-	FSNS_DEVPTS,	/* private devpts instance at dest */
-	FSNS_MASK,	/* hide dest: a file gets src (/dev/null) bound over it, a dir an
-			 * empty ro tmpfs; an entry this kernel lacks is skipped */
-	FSNS_RO,	/* bind dest onto itself and make it ro (recursive) */
+	FSNS_TMPFS,    /* fresh tmpfs at dest: size, mode, rw, noexec, owned */
+	FSNS_BIND,     /* src -> dest, recursive; read-only unless rw; always nosuid,nodev */
+	FSNS_DEV_BIND, /* a device node bound from the host /dev (ro,nosuid,noexec) */
+	FSNS_SYMLINK,  /* symlink at dest whose target is src */
+	FSNS_COPY,     /* copy a small host file (src) into dest */
+	FSNS_WRITE,    /* write generated text (data) into dest */
+	FSNS_RESOLV,   /* write plan->resolv_conf into dest */
+	FSNS_DIR,      /* mkdir -p dest */
+	FSNS_PROC,     /* fresh procfs at dest, user.max_user_namespaces=0, then ro */
+	FSNS_DEVPTS,   /* private devpts instance at dest */
+	FSNS_MASK,     /* hide dest: a file gets src (/dev/null) bound over it, a dir an
+			* empty ro tmpfs; an entry this kernel lacks is skipped */
+	FSNS_RO,       /* bind dest onto itself and make it ro (recursive) */
 };
 
 struct fsns_step {
 	enum fsns_step_kind kind;
 	char src[256];
-	char dest[256];	 /* the path inside the sandbox */
+	char dest[256]; /* the path inside the sandbox */
 	char data[512];
 	bool rw;
-	bool noexec;	 /* FSNS_TMPFS */
-	bool owned;	 /* FSNS_TMPFS: uid=/gid= the plan's owner */
-	bool optional;	 /* a missing source is skipped, not an error */
-	uint64_t size;	 /* tmpfs size in bytes, 0 = kernel default */
-	unsigned mode;	 /* TMPFS/DIR: permission bits; BIND/MASK: S_IFDIR or S_IFREG */
+	bool noexec;   /* FSNS_TMPFS */
+	bool owned;    /* FSNS_TMPFS: uid=/gid= the plan's owner */
+	bool optional; /* a missing source is skipped, not an error */
+	uint64_t size; /* tmpfs size in bytes, 0 = kernel default */
+	unsigned mode; /* TMPFS/DIR: permission bits; BIND/MASK: S_IFDIR or S_IFREG */
 };
 
 #define FSNS_MAX_STEPS 160
 
 struct fsns_plan {
-	bool new_root;		/* scratch-only / scratch-plus-ro */
-	bool fresh_proc;	/* a fresh procfs replaces /proc */
+	bool new_root;	 /* scratch-only / scratch-plus-ro */
+	bool fresh_proc; /* a fresh procfs replaces /proc */
 	/* Set the sandbox user namespace's user.max_user_namespaces to 0. A
 	 * failure is fatal when fresh_proc (we own a writable /proc/sys then),
 	 * best effort otherwise (the planner recorded that as a downgrade). */
 	bool limit_userns;
-	char staging[64];	/* host dir (in the private ns) the new root is built on */
+	char staging[64]; /* host dir (in the private ns) the new root is built on */
 	uint64_t root_size;
-	uint64_t tmp_size;	/* /tmp and /dev/shm cap */
-	uint64_t scratch_size;	/* default /scratch tmpfs cap */
-	char cwd[256];		/* the scratch dir inside; "" = keep the inherited cwd */
-	uid_t owner_uid;	/* owner of scratch (the command's ids) */
+	uint64_t tmp_size;     /* /tmp and /dev/shm cap */
+	uint64_t scratch_size; /* default /scratch tmpfs cap */
+	char cwd[256];	       /* the scratch dir inside; "" = keep the inherited cwd */
+	uid_t owner_uid;       /* owner of scratch (the command's ids) */
 	gid_t owner_gid;
 	/* The supervisor's mount and user namespaces: the child refuses to
 	 * mount anything in the former or to write the userns limit in the
@@ -80,7 +80,7 @@ struct fsns_plan {
 	char resolv_conf[512];
 	struct fsns_step steps[FSNS_MAX_STEPS];
 	size_t n_steps;
-	bool overflow;		/* more steps than FSNS_MAX_STEPS were asked for */
+	bool overflow; /* more steps than FSNS_MAX_STEPS were asked for */
 };
 
 /* Pure apart from lstat()/stat()/realpath() of host paths: builds the mount
@@ -109,13 +109,20 @@ int fsns_plan_etc(struct fsns_plan *plan, const struct policy *p, const struct r
 void fsns_plan_dev(struct fsns_plan *plan);
 void fsns_plan_proc(struct fsns_plan *plan);
 
-/* Applying pieces. root: the prefix under which dest lives ("" when the
- * host root is not replaced: nothing may be created then). */
-int fsns_apply_copy(const char *root, const struct fsns_step *s, int src_fd, struct nsrun_err *err);
-int fsns_apply_write(const char *root, const char *dest, const char *text, struct nsrun_err *err);
-int fsns_apply_proc(const char *root, const struct fsns_plan *plan, const struct fsns_step *s,
+/* Applying pieces. Steps apply below a root: the staging dir the new root
+ * is built on, or the host's own root (prefix "", off mode), where nothing
+ * may ever be created. */
+struct fsns_root {
+	const char *prefix; /* prepended to a step's dest to get a path now */
+	int fd;		    /* O_PATH fd of prefix, or of "/" */
+};
+int fsns_apply_copy(const struct fsns_root *root, const struct fsns_step *s, int src_fd,
 		    struct nsrun_err *err);
-int fsns_apply_mask(const char *root, const struct fsns_step *s, struct nsrun_err *err);
+int fsns_apply_write(const struct fsns_root *root, const char *dest, const char *text,
+		     struct nsrun_err *err);
+int fsns_apply_proc(const struct fsns_root *root, const struct fsns_plan *plan,
+		    const struct fsns_step *s, struct nsrun_err *err);
+int fsns_apply_mask(const struct fsns_root *root, const struct fsns_step *s, struct nsrun_err *err);
 int fsns_limit_userns(const char *proc, const struct fsns_plan *plan);
 /* Is the calling process in the namespace (dev, ino) names? -1 unknown. */
 int fsns_ns_is(const char *nsname, uint64_t dev, uint64_t ino);
@@ -128,15 +135,21 @@ enum fsns_node {
 	FSNS_NODE_PARENT, /* stop at (and return) the parent of the last one */
 };
 /* Walks dest below root without following symlinks, creating missing
- * components (0755 dirs; the last one as node) unless root is "" (the host:
- * nothing is ever created there). Returns an O_PATH fd of the last
- * component in *fd_out (may be NULL). A symlink on the way is -ELOOP. */
-int fsns_mkpath(const char *root, const char *dest, enum fsns_node node, int *fd_out);
+ * components (0755 dirs; the last one as node) unless root->prefix is ""
+ * (the host: nothing is ever created there). Returns an O_PATH fd of the
+ * last component (of its parent for FSNS_NODE_PARENT) in *fd_out (may be
+ * NULL). A symlink on the way is -ELOOP. */
+int fsns_mkpath(const struct fsns_root *root, const char *dest, enum fsns_node node, int *fd_out);
 /* Bind src (src_fd >= 0: that O_PATH fd, src ignored) onto dest_fd (or
  * dest_path when dest_fd < 0), then set attrs (MOUNT_ATTR_*; 0 = keep)
  * recursively when recursive. dest_path must name the same place. */
 int fsns_bind(int src_fd, const char *src, int dest_fd, const char *dest_path, bool recursive,
 	      unsigned long long attrs);
+/* A single node (a device, a /proc mask) from src onto dest, both paths of
+ * our own making: mount(2) and a setattr, two syscalls. open_tree would
+ * cost a detached mount namespace, and tearing one down when the target is
+ * missing (a /proc entry this kernel lacks) waits for an RCU grace period. */
+int fsns_bind_file(const char *src, const char *dest, unsigned long long attrs);
 /* Sets MOUNT_ATTR_* on the mount at path (and below when recursive). */
 int fsns_mount_attr(const char *path, bool recursive, unsigned long long attrs);
 /* Tests: take the mount(2)-only path (kernels without mount_setattr). */

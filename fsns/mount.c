@@ -11,7 +11,10 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/openat2.h>
 
 #include "fsns.h"
 #include "runtime/cleanup.h"
@@ -65,20 +68,61 @@ static int open_component(int dir, const char *name, enum fsns_node want)
 	return fd;
 }
 
-int fsns_mkpath(const char *root, const char *dest, enum fsns_node node, int *fd_out)
+/* One openat2 resolves a whole path that exists (the parent of a new
+ * mount point, usually) and refuses any symlink on the way. -ENOSYS-like
+ * answers (a kernel before 5.6, a seccomp profile) send callers to the
+ * component walk. */
+static int open_fast(int rootfd, const char *dest, size_t len, bool dir)
 {
-	bool create = root[0] != '\0';
-	_cleanup_close_ int cur = open(create ? root : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct open_how how = {
+	    .flags = O_PATH | O_CLOEXEC | (dir ? O_DIRECTORY : 0),
+	    .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	char rel[512];
+	int fd;
+
+	while (len && *dest == '/')
+		dest++, len--;
+	if (len == 0)
+		fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+	else if (len >= sizeof(rel))
+		return -ENAMETOOLONG;
+	else {
+		memcpy(rel, dest, len);
+		rel[len] = '\0';
+		fd = (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
+	}
+	return fd < 0 ? -errno : fd;
+}
+
+/* Creates (when asked) and opens one component below dir. */
+static int make_component(int dir, const char *name, enum fsns_node want, bool create)
+{
+	int made = 0, fd;
+
+	if (create && want == FSNS_NODE_DIR && mkdirat(dir, name, 0755) < 0 && errno != EEXIST)
+		made = errno;
+	else if (create && want == FSNS_NODE_FILE && mknodat(dir, name, S_IFREG | 0644, 0) < 0 &&
+		 errno != EEXIST)
+		made = errno;
+	fd = open_component(dir, name, want);
+	/* EROFS/EACCES from the mkdir says more than the open's ENOENT */
+	return made && fd == -ENOENT ? -made : fd;
+}
+
+/* The slow way: component by component, each one opened O_NOFOLLOW. */
+static int walk(const struct fsns_root *root, const char *dest, enum fsns_node node, bool create)
+{
+	_cleanup_close_ int cur = fcntl(root->fd, F_DUPFD_CLOEXEC, 3);
 	const char *p = dest;
 	char comp[256];
 
 	if (cur < 0)
 		return -errno;
 	for (;;) {
-		enum fsns_node want;
-		int made = 0, next;
 		size_t len;
 		bool last;
+		int next;
 
 		while (*p == '/')
 			p++;
@@ -93,24 +137,51 @@ int fsns_mkpath(const char *root, const char *dest, enum fsns_node node, int *fd
 		while (*p == '/')
 			p++;
 		last = *p == '\0';
-		if (strcmp(comp, ".") == 0 || strcmp(comp, "..") == 0)
-			return -EINVAL;
 		if (last && node == FSNS_NODE_PARENT)
 			break;
-		want = last ? node : FSNS_NODE_DIR;
-		if (create && want == FSNS_NODE_DIR && mkdirat(cur, comp, 0755) < 0 && errno != EEXIST)
-			made = errno;
-		else if (create && want == FSNS_NODE_FILE &&
-			 mknodat(cur, comp, S_IFREG | 0644, 0) < 0 && errno != EEXIST)
-			made = errno;
-		next = open_component(cur, comp, want);
+		next = make_component(cur, comp, last ? node : FSNS_NODE_DIR, create);
 		if (next < 0)
-			return made && next == -ENOENT ? -made : next;
+			return next;
 		close(cur);
 		cur = next;
 	}
+	return nsrun_steal_fd(&cur);
+}
+
+int fsns_mkpath(const struct fsns_root *root, const char *dest, enum fsns_node node, int *fd_out)
+{
+	bool create = root->prefix[0] != '\0';
+	const char *slash = strrchr(dest, '/');
+	const char *last = slash ? slash + 1 : dest;
+	size_t plen = slash ? (size_t)(slash - dest) : 0;
+	_cleanup_close_ int parent = -1;
+	int fd;
+
+	/* Plans hold normalised paths; this is the guard if one does not. */
+	if (!*last || strcmp(last, ".") == 0 || strcmp(last, "..") == 0 || strstr(dest, "/../") ||
+	    strstr(dest, "/./"))
+		return -EINVAL;
+	/* A top-level name needs no parent lookup: the root fd is the parent. */
+	if (plen == 0 && node != FSNS_NODE_PARENT) {
+		fd = make_component(root->fd, last, node, create);
+		goto out;
+	}
+	parent = open_fast(root->fd, dest, plen, true);
+	if (parent == -ELOOP || parent == -ENOTDIR)
+		return parent;
+	if (parent < 0)
+		fd = walk(root, dest, node, create);
+	else if (node == FSNS_NODE_PARENT)
+		fd = nsrun_steal_fd(&parent);
+	else
+		fd = make_component(parent, last, node, create);
+out:
+	if (fd < 0)
+		return fd;
 	if (fd_out)
-		*fd_out = nsrun_steal_fd(&cur);
+		*fd_out = fd;
+	else
+		close(fd);
 	return 0;
 }
 
@@ -137,9 +208,9 @@ static int remount_one(const char *path, unsigned long add)
 	static const struct {
 		unsigned long st, ms;
 	} keep[] = {
-		{ST_RDONLY, MS_RDONLY},	  {ST_NOSUID, MS_NOSUID},	  {ST_NODEV, MS_NODEV},
-		{ST_NOEXEC, MS_NOEXEC},	  {ST_NOATIME, MS_NOATIME},	  {ST_NODIRATIME, MS_NODIRATIME},
-		{ST_RELATIME, MS_RELATIME},
+	    {ST_RDONLY, MS_RDONLY},	{ST_NOSUID, MS_NOSUID},	  {ST_NODEV, MS_NODEV},
+	    {ST_NOEXEC, MS_NOEXEC},	{ST_NOATIME, MS_NOATIME}, {ST_NODIRATIME, MS_NODIRATIME},
+	    {ST_RELATIME, MS_RELATIME},
 	};
 	unsigned long fl = add;
 	struct statvfs sv;
@@ -214,7 +285,8 @@ int fsns_mount_attr(const char *path, bool recursive, unsigned long long attrs)
 			return -errno;
 		no_setattr = true;
 	}
-	return recursive ? remount_tree(path, attrs_to_ms(attrs)) : remount_one(path, attrs_to_ms(attrs));
+	return recursive ? remount_tree(path, attrs_to_ms(attrs))
+			 : remount_one(path, attrs_to_ms(attrs));
 }
 
 static int bind_legacy(int src_fd, const char *src, int dest_fd, const char *dest_path,
@@ -230,7 +302,8 @@ static int bind_legacy(int src_fd, const char *src, int dest_fd, const char *des
 	}
 	if (dest_fd >= 0)
 		snprintf(d, sizeof(d), "/proc/self/fd/%d", dest_fd);
-	if (mount(src, dest_fd >= 0 ? d : dest_path, NULL, MS_BIND | (recursive ? MS_REC : 0), NULL) < 0)
+	if (mount(src, dest_fd >= 0 ? d : dest_path, NULL, MS_BIND | (recursive ? MS_REC : 0),
+		  NULL) < 0)
 		return -errno;
 	if (!attrs)
 		return 0;
@@ -249,7 +322,8 @@ int fsns_bind(int src_fd, const char *src, int dest_fd, const char *dest_path, b
 
 	if (force_legacy || no_open_tree)
 		return bind_legacy(src_fd, src, dest_fd, dest_path, recursive, attrs);
-	tree = src_fd >= 0 ? open_tree(src_fd, "", flags | AT_EMPTY_PATH) : open_tree(AT_FDCWD, src, flags);
+	tree = src_fd >= 0 ? open_tree(src_fd, "", flags | AT_EMPTY_PATH)
+			   : open_tree(AT_FDCWD, src, flags);
 	if (tree < 0) {
 		if (!unavailable(errno))
 			return -errno;
@@ -258,14 +332,16 @@ int fsns_bind(int src_fd, const char *src, int dest_fd, const char *dest_path, b
 	}
 	/* Read-only before it is attached: there is never a writable window. */
 	if (attrs && !no_setattr &&
-	    mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof(a)) < 0) {
+	    mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof(a)) <
+		0) {
 		if (!unavailable(errno))
 			return -errno;
 		no_setattr = true; /* 5.2 .. 5.11: open_tree without mount_setattr */
 	}
 	late_attrs = attrs && no_setattr;
 	if (dest_fd >= 0)
-		r = move_mount(tree, "", dest_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+		r = move_mount(tree, "", dest_fd, "",
+			       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
 	else
 		r = move_mount(tree, "", AT_FDCWD, dest_path, MOVE_MOUNT_F_EMPTY_PATH);
 	if (r < 0)
@@ -274,4 +350,11 @@ int fsns_bind(int src_fd, const char *src, int dest_fd, const char *dest_path, b
 		return recursive ? remount_tree(dest_path, attrs_to_ms(attrs))
 				 : remount_one(dest_path, attrs_to_ms(attrs));
 	return 0;
+}
+
+int fsns_bind_file(const char *src, const char *dest, unsigned long long attrs)
+{
+	if (mount(src, dest, NULL, MS_BIND, NULL) < 0)
+		return -errno;
+	return attrs ? fsns_mount_attr(dest, false, attrs) : 0;
 }

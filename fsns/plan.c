@@ -18,12 +18,14 @@
 
 /* The host trees every program needs: bound read-only when they are
  * directories, recreated when they are merged-/usr symlinks. */
-static const char *const base_paths[] = {"/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"};
+static const char *const base_paths[] = {"/usr",   "/bin",   "/sbin",  "/lib",
+					 "/lib64", "/lib32", "/libx32"};
 
 /* Where the new root is assembled: an existing host dir that a tmpfs covers
  * inside our private mount namespace only (nothing is created on the
  * host). Sources under it are opened before it is covered. */
-static const char *const staging_dirs[] = {"/tmp", "/mnt", "/run", "/var/tmp", "/media", "/srv", "/opt", "/home"};
+static const char *const staging_dirs[] = {"/tmp",   "/mnt", "/run", "/var/tmp",
+					   "/media", "/srv", "/opt", "/home"};
 
 /* Paths a bind must not land on: they are the sandbox's own (/proc, /dev)
  * or must stay absent (/sys). */
@@ -34,8 +36,8 @@ struct bind_ok {
 	char dest[256];	    /* normalised */
 	bool rw;
 	bool is_dir;
-	bool same;	    /* DEST names the path SRC was given as */
-	bool internal;	    /* nsrun's own (the --script-file) */
+	bool same;     /* DEST names the path SRC was given as */
+	bool internal; /* nsrun's own (the --script-file) */
 };
 
 struct fsns_step *fsns_plan_add(struct fsns_plan *plan, enum fsns_step_kind kind, const char *src,
@@ -121,7 +123,8 @@ static int check_bind(const char *label, const char *src, const char *dest, bool
 	if (r == -EINVAL)
 		return nsrun_err_set(err, "fsns", 0,
 				     "%s: the destination must be an absolute path below / "
-				     "without . or ..", what);
+				     "without . or ..",
+				     what);
 	if (r < 0)
 		return nsrun_err_set(err, "fsns", -r, "%s", what);
 	for (size_t i = 0; i < sizeof(reserved_dests) / sizeof(reserved_dests[0]); i++)
@@ -158,8 +161,9 @@ static int pick_staging(struct fsns_plan *plan, struct nsrun_err *err)
 			return 0;
 		}
 	}
-	return nsrun_err_set(err, "fsns", ENOENT,
-			     "no directory to build the new root on (looked for /tmp, /mnt, /run, ...)");
+	return nsrun_err_set(
+	    err, "fsns", ENOENT,
+	    "no directory to build the new root on (looked for /tmp, /mnt, /run, ...)");
 }
 
 /* base_dirs collects the trees bound as directories: an interpreter under
@@ -208,8 +212,8 @@ static void plan_user_binds(struct fsns_plan *plan, const struct policy *p, cons
 	for (size_t i = 0; i < n; i++) {
 		if (!b[i].rw && !b[i].internal && p->fs_mode == FS_MODE_SCRATCH_ONLY) {
 			if (used < sizeof(skipped))
-				used += (size_t)snprintf(skipped + used, sizeof(skipped) - used, "%s%s",
-							 n_skipped ? ", " : "", b[i].dest);
+				used += (size_t)snprintf(skipped + used, sizeof(skipped) - used,
+							 "%s%s", n_skipped ? ", " : "", b[i].dest);
 			n_skipped++;
 			continue;
 		}
@@ -248,6 +252,30 @@ static int plan_interpreter(struct fsns_plan *plan, const char *interp, const ch
 	return 0;
 }
 
+static size_t depth(const char *path)
+{
+	size_t d = 0;
+
+	for (; *path; path++)
+		d += *path == '/';
+	return d;
+}
+
+/* A mount hides whatever an earlier one put below its destination: parents
+ * go first (--ro-bind /data after --scratch /data/s would hide the scratch
+ * dir). Stable, so equal depths keep the command line's order. */
+static void sort_by_depth(struct fsns_plan *plan, size_t first)
+{
+	for (size_t i = first + 1; i < plan->n_steps; i++) {
+		struct fsns_step tmp = plan->steps[i];
+		size_t j = i;
+
+		for (; j > first && depth(plan->steps[j - 1].dest) > depth(tmp.dest); j--)
+			plan->steps[j] = plan->steps[j - 1];
+		plan->steps[j] = tmp;
+	}
+}
+
 static void plan_resolv_text(struct fsns_plan *plan, const struct policy *p)
 {
 	bool egress = (p->net_mode == NET_MODE_ALLOWLIST && p->net_allow_len > 0) ||
@@ -270,8 +298,8 @@ static void plan_resolv_text(struct fsns_plan *plan, const struct policy *p)
  * internal bind (the script file) is skipped: the caller runs it from its
  * source path, which the host tree shows as is. */
 static int plan_off(struct fsns_plan *plan, const struct host_caps *caps,
-		    const struct run_inputs *in, const struct bind_ok *b, size_t n, struct report *rep,
-		    struct nsrun_err *err)
+		    const struct run_inputs *in, const struct bind_ok *b, size_t n,
+		    struct report *rep, struct nsrun_err *err)
 {
 	size_t n_user = 0;
 
@@ -289,9 +317,10 @@ static int plan_off(struct fsns_plan *plan, const struct host_caps *caps,
 		report_note(rep, LAYER_FILESYSTEM,
 			    "filesystem.mode off: --bind/--ro-bind add nothing, the host paths are "
 			    "visible as they are");
-	report_note(rep, LAYER_FILESYSTEM,
-		    "filesystem.mode off: the host filesystem is visible with the host's permissions; "
-		    "only /proc is replaced");
+	report_note(
+	    rep, LAYER_FILESYSTEM,
+	    "filesystem.mode off: the host filesystem is visible with the host's permissions; "
+	    "only /proc is replaced");
 	if (caps->procfs.ok) {
 		plan->fresh_proc = true;
 		fsns_plan_proc(plan);
@@ -309,7 +338,7 @@ int fsns_plan(const struct policy *p, const struct host_caps *caps, const struct
 {
 	struct bind_ok *binds = NULL, scratch;
 	const char *base_dirs[8];
-	size_t n_base = 0, n = in->n_binds;
+	size_t n_base = 0, n = in->n_binds, first_bind;
 	uint64_t cap;
 	int r = 0;
 
@@ -325,8 +354,7 @@ int fsns_plan(const struct policy *p, const struct host_caps *caps, const struct
 	binds = calloc(n + 1, sizeof(*binds));
 	if (!binds)
 		return nsrun_err_set(err, "fsns", ENOMEM, "planning");
-	for (size_t i = 0; i < n && r == 0; i++)
-	{
+	for (size_t i = 0; i < n && r == 0; i++) {
 		r = check_bind("bind", in->binds[i].src, in->binds[i].dest, in->binds[i].rw,
 			       &binds[i], err);
 		binds[i].internal = in->binds[i].internal;
@@ -374,6 +402,7 @@ int fsns_plan(const struct policy *p, const struct host_caps *caps, const struct
 		t->mode = 01777;
 		t->size = plan->tmp_size;
 	}
+	first_bind = plan->n_steps;
 	if (in->scratch_dir) {
 		add_bind(plan, &scratch);
 	} else {
@@ -389,15 +418,18 @@ int fsns_plan(const struct policy *p, const struct host_caps *caps, const struct
 	r = plan_interpreter(plan, in->interpreter, base_dirs, n_base, err);
 	if (r < 0)
 		goto out;
+	sort_by_depth(plan, first_bind);
 	fsns_plan_dev(plan);
 	if (caps->procfs.ok) {
 		plan->fresh_proc = true;
 		fsns_plan_proc(plan);
 	} else {
-		report_downgrade(rep, LAYER_FILESYSTEM,
-				 "no fresh /proc, so the sandbox has none (the host's is never bound "
-				 "instead; user.max_user_namespaces stays as is): %s",
-				 caps->procfs.reason);
+		report_downgrade(
+		    rep, LAYER_FILESYSTEM,
+		    "no fresh /proc, so the sandbox has none (the host's is never bound "
+		    "instead; user.max_user_namespaces is set only if the host's "
+		    "/proc/sys is writable): %s",
+		    caps->procfs.reason);
 	}
 	if (plan->overflow)
 		r = nsrun_err_set(err, "fsns", E2BIG, "more than %d mount steps", FSNS_MAX_STEPS);

@@ -16,10 +16,10 @@
 #include "runtime/cleanup.h"
 
 static const char *const masked_files[] = {
-	"kcore",	/* physical memory as an ELF core */
-	"keys",		/* every key the kernel holds that the reader may see */
-	"latency_stats", "timer_list", "timer_stats", "sched_debug", /* kernel pointers, timing */
-	"interrupts",	/* per-CPU interrupt counts: a keystroke/network side channel */
+    "kcore", /* physical memory as an ELF core */
+    "keys",  /* every key the kernel holds that the reader may see */
+    "latency_stats", "timer_list", "timer_stats", "sched_debug", /* kernel pointers, timing */
+    "interrupts", /* per-CPU interrupt counts: a keystroke/network side channel */
 };
 static const char *const masked_dirs[] = {"acpi", "asound", "scsi"};
 
@@ -74,44 +74,57 @@ int fsns_limit_userns(const char *proc, const struct fsns_plan *plan)
 	return 0;
 }
 
-int fsns_apply_proc(const char *root, const struct fsns_plan *plan, const struct fsns_step *s,
-		    struct nsrun_err *err)
+int fsns_apply_proc(const struct fsns_root *root, const struct fsns_plan *plan,
+		    const struct fsns_step *s, struct nsrun_err *err)
 {
 	char path[512];
 	int r;
 
-	snprintf(path, sizeof(path), "%s%s", root, s->dest);
+	snprintf(path, sizeof(path), "%s%s", root->prefix, s->dest);
 	r = fsns_mkpath(root, s->dest, FSNS_NODE_DIR, NULL);
 	if (r < 0)
 		return nsrun_err_set(err, "fsns", -r, "mkdir %s", s->dest);
 	/* Fail-closed: when this is refused there is no fallback to the
 	 * host's /proc (SPEC §6). */
-	if (mount("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+	if (mount("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+		/* The kernel refuses a procfs that would show more than the
+		 * visible one: a runtime masks /proc paths (runc's maskedPaths). */
+		if (errno == EPERM)
+			return nsrun_err_set(
+			    err, "fsns", EPERM,
+			    "mount proc at %s (this host or container masks /proc "
+			    "paths; run it with an unmasked /proc: Kubernetes "
+			    "securityContext.procMount: Unmasked, Docker --security-opt "
+			    "systempaths=unconfined, or no runc maskedPaths/readonlyPaths)",
+			    s->dest);
 		return nsrun_err_set(err, "fsns", errno, "mount proc at %s", s->dest);
+	}
 	/* Before the read-only remount: the write needs a writable /proc/sys
 	 * (and the fd must be closed again, or the remount is EBUSY). */
 	if (plan->limit_userns) {
 		r = fsns_limit_userns(path, plan);
-		if (r == -EPERM && fsns_ns_is("user", plan->sup_userns_dev, plan->sup_userns_ino) == 1)
+		if (r == -EPERM &&
+		    fsns_ns_is("user", plan->sup_userns_dev, plan->sup_userns_ino) == 1)
 			return nsrun_err_set(err, "fsns", 0,
 					     "refusing to set user.max_user_namespaces in the "
 					     "supervisor's user namespace");
 		if (r < 0)
 			return nsrun_err_set(err, "fsns", -r, "set user.max_user_namespaces to 0");
 	}
-	r = fsns_mount_attr(path, false, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-						 MOUNT_ATTR_NOEXEC);
+	r = fsns_mount_attr(path, false,
+			    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+				MOUNT_ATTR_NOEXEC);
 	if (r < 0)
 		return nsrun_err_set(err, "fsns", -r, "remount %s read-only", s->dest);
 	return 0;
 }
 
-int fsns_apply_mask(const char *root, const struct fsns_step *s, struct nsrun_err *err)
+int fsns_apply_mask(const struct fsns_root *root, const struct fsns_step *s, struct nsrun_err *err)
 {
 	char path[512], src[512];
 	int r = 0;
 
-	snprintf(path, sizeof(path), "%s%s", root, s->dest);
+	snprintf(path, sizeof(path), "%s%s", root->prefix, s->dest);
 	if (S_ISDIR(s->mode)) {
 		if (mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
 			  "mode=0555,size=4k") < 0)
@@ -120,9 +133,9 @@ int fsns_apply_mask(const char *root, const struct fsns_step *s, struct nsrun_er
 		/* /dev/null (ours, or the host's when the root is not replaced):
 		 * reads are empty, writes vanish. A device node ignores the
 		 * mount's ro, so nodev is left off: it would make reads EACCES. */
-		snprintf(src, sizeof(src), "%s%s", root, s->src);
-		r = fsns_bind(-1, src, -1, path, false,
-			      MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+		snprintf(src, sizeof(src), "%s%s", root->prefix, s->src);
+		r = fsns_bind_file(src, path,
+				   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
 	}
 	if (r == -ENOENT)
 		return 0; /* this kernel has no such entry */

@@ -25,10 +25,14 @@
 static const char *kind_verb(enum fsns_step_kind k)
 {
 	switch (k) {
-	case FSNS_TMPFS: return "mount tmpfs at";
-	case FSNS_DEVPTS: return "mount devpts at";
-	case FSNS_DIR: return "mkdir";
-	default: return "set up";
+	case FSNS_TMPFS:
+		return "mount tmpfs at";
+	case FSNS_DEVPTS:
+		return "mount devpts at";
+	case FSNS_DIR:
+		return "mkdir";
+	default:
+		return "set up";
 	}
 }
 
@@ -47,10 +51,9 @@ static int preopen(const struct fsns_plan *plan, int *fds, struct nsrun_err *err
 		const struct fsns_step *s = &plan->steps[i];
 		int flags = O_CLOEXEC;
 
-		fds[i] = -1;
 		if (s->kind == FSNS_COPY)
 			flags |= O_RDONLY | O_NOCTTY;
-		else if (s->kind == FSNS_BIND || s->kind == FSNS_DEV_BIND)
+		else if (s->kind == FSNS_BIND)
 			flags |= O_PATH;
 		else
 			continue;
@@ -62,7 +65,9 @@ static int preopen(const struct fsns_plan *plan, int *fds, struct nsrun_err *err
 				fds[i] = FD_SKIP;
 				continue;
 			}
-			return nsrun_err_set(err, "fsns", errno, "bind %s -> %s", s->src, s->dest);
+			return nsrun_err_set(err, "fsns", errno, "%s %s -> %s",
+					     s->kind == FSNS_COPY ? "copy" : "bind", s->src,
+					     s->dest);
 		}
 	}
 	return 0;
@@ -99,8 +104,8 @@ static int apply_tmpfs(const char *path, const struct fsns_plan *plan, const str
 
 /* --bind/--ro-bind/base trees (recursive: submounts come along and are
  * made read-only too) and device nodes (one file, no nodev). */
-static int apply_bind(const char *root, const char *path, const struct fsns_step *s, int src_fd,
-		      struct nsrun_err *err)
+static int apply_bind(const struct fsns_root *root, const char *path, const struct fsns_step *s,
+		      int src_fd, struct nsrun_err *err)
 {
 	bool dev = s->kind == FSNS_DEV_BIND;
 	unsigned long long attrs;
@@ -109,7 +114,8 @@ static int apply_bind(const char *root, const char *path, const struct fsns_step
 
 	if (src_fd == FD_SKIP)
 		return 0;
-	r = fsns_mkpath(root, s->dest, S_ISDIR(s->mode) ? FSNS_NODE_DIR : FSNS_NODE_FILE, &dest);
+	r = fsns_mkpath(root, s->dest, S_ISDIR(s->mode) ? FSNS_NODE_DIR : FSNS_NODE_FILE,
+			dev ? NULL : &dest);
 	if (r < 0)
 		return nsrun_err_set(err, "fsns", -r, "bind %s -> %s", s->src, s->dest);
 	if (dev)
@@ -118,7 +124,10 @@ static int apply_bind(const char *root, const char *path, const struct fsns_step
 		attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
 	else
 		attrs = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
-	r = fsns_bind(src_fd, s->src, dest, path, !dev, attrs);
+	if (dev)
+		r = fsns_bind_file(s->src, path, attrs);
+	else
+		r = fsns_bind(src_fd, s->src, dest, path, true, attrs);
 	if (r < 0 && s->optional && (r == -ENOENT || r == -EACCES))
 		return 0;
 	if (r < 0)
@@ -126,7 +135,8 @@ static int apply_bind(const char *root, const char *path, const struct fsns_step
 	return 0;
 }
 
-static int apply_symlink(const char *root, const struct fsns_step *s, struct nsrun_err *err)
+static int apply_symlink(const struct fsns_root *root, const struct fsns_step *s,
+			 struct nsrun_err *err)
 {
 	_cleanup_close_ int dir = -1;
 	const char *base = strrchr(s->dest, '/');
@@ -140,16 +150,16 @@ static int apply_symlink(const char *root, const struct fsns_step *s, struct nsr
 	return 0;
 }
 
-static int apply_step(const char *root, const struct fsns_plan *plan, const struct fsns_step *s,
-		      int src_fd, struct nsrun_err *err)
+static int apply_step(const struct fsns_root *root, const struct fsns_plan *plan,
+		      const struct fsns_step *s, int src_fd, struct nsrun_err *err)
 {
 	char path[512];
 	int r = 0;
 
-	snprintf(path, sizeof(path), "%s%s", root, s->dest);
+	snprintf(path, sizeof(path), "%s%s", root->prefix, s->dest);
 	/* With the host's root in place only /proc is ever mounted over; a
 	 * plan asking for more is a bug, and mkdir on the host is never ok. */
-	if (!root[0] && s->kind != FSNS_PROC && s->kind != FSNS_MASK && s->kind != FSNS_RO)
+	if (!root->prefix[0] && s->kind != FSNS_PROC && s->kind != FSNS_MASK && s->kind != FSNS_RO)
 		return nsrun_err_set(err, "fsns", 0, "refusing to change the host's %s", s->dest);
 	switch (s->kind) {
 	case FSNS_BIND:
@@ -191,11 +201,16 @@ static int apply_step(const char *root, const struct fsns_plan *plan, const stru
 	return 0;
 }
 
-static int apply_steps(const char *root, const struct fsns_plan *plan, const int *fds,
+static int apply_steps(const char *prefix, const struct fsns_plan *plan, const int *fds,
 		       struct nsrun_err *err)
 {
+	_cleanup_close_ int fd = open(prefix[0] ? prefix : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct fsns_root root = {.prefix = prefix, .fd = fd};
+
+	if (fd < 0)
+		return nsrun_err_set(err, "fsns", errno, "open %s", prefix[0] ? prefix : "/");
 	for (size_t i = 0; i < plan->n_steps; i++) {
-		int r = apply_step(root, plan, &plan->steps[i], fds ? fds[i] : -1, err);
+		int r = apply_step(&root, plan, &plan->steps[i], fds ? fds[i] : -1, err);
 
 		if (r < 0)
 			return r;
@@ -217,7 +232,8 @@ static int enter_root(const struct fsns_plan *plan, struct nsrun_err *err)
 	if (chdir("/") < 0)
 		return nsrun_err_set(err, "fsns", errno, "chdir /");
 	/* Mount points, /etc and /dev are ours; nothing may change them. */
-	int r = fsns_mount_attr("/", false, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	int r =
+	    fsns_mount_attr("/", false, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 	if (r < 0)
 		return nsrun_err_set(err, "fsns", -r, "remount / read-only");
 	return 0;
@@ -229,9 +245,12 @@ static int build_root(const struct fsns_plan *plan, struct nsrun_err *err)
 	char opts[64];
 	int r;
 
+	for (size_t i = 0; i < FSNS_MAX_STEPS; i++)
+		fds[i] = -1;
 	r = preopen(plan, fds, err);
 	if (r == 0) {
-		snprintf(opts, sizeof(opts), "mode=0755,size=%llu", (unsigned long long)plan->root_size);
+		snprintf(opts, sizeof(opts), "mode=0755,size=%llu",
+			 (unsigned long long)plan->root_size);
 		if (mount("tmpfs", plan->staging, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
 			r = nsrun_err_set(err, "fsns", errno, "mount tmpfs for the new root on %s",
 					  plan->staging);
@@ -254,8 +273,8 @@ int fsns_child_setup(const struct fsns_plan *plan, struct nsrun_err *err)
 		return 0; /* policy disabled */
 	if ((plan->new_root || plan->fresh_proc) &&
 	    fsns_ns_is("mnt", plan->sup_mntns_dev, plan->sup_mntns_ino) == 1)
-		return nsrun_err_set(err, "fsns", 0,
-				     "refusing to mount: still in the supervisor's mount namespace");
+		return nsrun_err_set(
+		    err, "fsns", 0, "refusing to mount: still in the supervisor's mount namespace");
 	if ((plan->new_root || plan->fresh_proc) &&
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return nsrun_err_set(err, "fsns", errno, "make / private");

@@ -243,8 +243,13 @@ void child_main(const struct child_ctx *ctx)
 	if (ctx->plan->sandboxed)
 		child_setup(ctx);
 	else {
+		struct nsrun_err e2 = {0};
+
 		/* No pid namespace: a process group is what the supervisor kills. */
 		setpgid(0, 0);
+		/* sync 1 here too: the cgroup is joined before anything runs. */
+		if (sync_expect(ctx->sync_fd, SYNC_GO, SYNC_TIMEOUT_MS, &e2) < 0)
+			_exit(125);
 		arm_parent_death(ctx->sync_fd);
 	}
 	init_main(ctx);

@@ -259,6 +259,21 @@ static int finish_script(struct cli *c)
 	return 0;
 }
 
+void cli_script_in_place(struct cli *c)
+{
+	if (c->in.n_binds > 0 && c->in.binds[c->in.n_binds - 1].internal)
+		c->in.n_binds--;
+	c->script_argv[1] = c->script_file_real;
+}
+
+void cli_free(struct cli *c)
+{
+	for (size_t i = 0; i < c->in.n_binds; i++)
+		if (!c->in.binds[i].internal)
+			free((char *)c->in.binds[i].src);
+	c->in.n_binds = 0;
+}
+
 int cli_parse(int argc, char **argv, char **environ_, struct cli *c)
 {
 	int i = 2;

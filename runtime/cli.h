@@ -29,5 +29,8 @@ struct cli {
 /* Fills *c. Returns 0, or prints "nsrun: ..." and returns 2. */
 int cli_parse(int argc, char **argv, char **environ_, struct cli *c);
 void cli_usage(FILE *f);
+/* Runs the --script-file from its host path (no new root to bind it in). */
+void cli_script_in_place(struct cli *c);
+void cli_free(struct cli *c);
 
 #endif

@@ -42,8 +42,10 @@ int main(int argc, char **argv)
 	timing_init();
 	ensure_std_fds();
 	r = cli_parse(argc, argv, environ, &c);
-	if (r)
+	if (r) {
+		cli_free(&c);
 		return r;
+	}
 	switch (c.cmd) {
 	case CMD_HELP:
 		cli_usage(stdout);
@@ -57,9 +59,13 @@ int main(int argc, char **argv)
 	if (policy_load(c.policy_path, c.override_path, &p, &err) < 0) {
 		nsrun_err_format(&err, msg, sizeof(msg));
 		fprintf(stderr, "nsrun: %s\n", msg);
+		cli_free(&c);
 		return 2;
 	}
 	timing_mark("policy loaded");
+	/* Without a new root the script file is read where it is. */
+	if (c.cmd == CMD_SCRIPT && c.script_file && (!p.enabled || p.fs_mode == FS_MODE_OFF))
+		cli_script_in_place(&c);
 	switch (c.cmd) {
 	case CMD_POLICY:
 		r = cmd_policy(&p);
@@ -72,6 +78,7 @@ int main(int argc, char **argv)
 		break;
 	}
 	policy_free(&p);
+	cli_free(&c);
 	timing_mark("done");
 	timing_dump();
 	return r;

@@ -408,3 +408,31 @@ t_fs_default_scratch_is_fresh_each_run() {
 	expect_exit 0 "$NSRUN" run --override "$SO" -- sh -c 'ls -A /scratch; echo end'
 	lacks "$OUT" left
 }
+
+# A mount point is never reached through a symlink: not one we made
+# (/bin -> usr/bin), not one inside a bound tree pointing at the host.
+t_fs_bind_destination_through_a_symlink_is_refused() {
+	mkdir -p "$T_TMP/tree" "$T_TMP/victim" "$T_TMP/other"
+	chmod 777 "$T_TMP/victim"
+	ln -s "$T_TMP/victim" "$T_TMP/tree/link"
+	expect_exit 125 "$NSRUN" run --override "$SPR" --ro-bind "$T_TMP/tree:/opt/t" \
+		--bind "$T_TMP/other:/opt/t/link/x" -- true
+	contains "$ERR" "nsrun: fsns: bind $T_TMP/other -> /opt/t/link/x: Too many levels of symbolic links"
+	[ -z "$(ls -A "$T_TMP/victim")" ] || fail "a mount point was made on the host: $(ls -A "$T_TMP/victim")"
+	expect_exit 125 "$NSRUN" run --override "$SPR" --ro-bind "$T_TMP/other:/bin/nsrun-fs-x" -- true
+	contains "$ERR" "Too many levels of symbolic links"
+	[ ! -e /usr/bin/nsrun-fs-x ] || fail "/usr/bin/nsrun-fs-x appeared on the host"
+}
+
+# Whatever the order on the command line, a parent tree does not hide the
+# scratch dir or bind below it.
+t_fs_scratch_below_a_ro_bind_stays_visible_and_writable() {
+	mkdir -p "$T_TMP/p/s" && echo top >"$T_TMP/p/f"
+	chmod 777 "$T_TMP/p/s"
+	expect_exit 0 "$NSRUN" run --override "$SPR" --scratch "$T_TMP/p/s" --ro-bind "$T_TMP/p" -- sh -c \
+		'cat ../f; echo inner >here && echo wrote; touch ../g 2>/dev/null && echo WROTE-parent; true'
+	contains "$OUT" top
+	contains "$OUT" wrote
+	lacks "$OUT" WROTE-parent
+	[ "$(cat "$T_TMP/p/s/here")" = inner ] || fail "scratch write lost"
+}

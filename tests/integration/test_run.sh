@@ -199,3 +199,11 @@ t_probe_reports_capabilities() {
 	[ "$(json_get "$T_TMP/p.json" userNamespaces.available)" = true ] || fail "userns should work here"
 	if [ "$(json_get "$T_TMP/p.json" enforceable)" = true ]; then [ "$rc" = 0 ] || fail "rc"; else [ "$rc" = 1 ] || fail "rc"; fi
 }
+
+t_script_file_without_new_root() {
+	printf 'echo in-place "$0"\n' >"$T_TMP/s.sh"
+	chmod 755 "$T_TMP"
+	p=$(policy_file off '{"onUnavailable":"degrade","filesystem":{"mode":"off"}}')
+	expect_exit 0 "$NSRUN" script --policy "$p" --script-file "$T_TMP/s.sh"
+	contains "$OUT" "in-place $T_TMP/s.sh"
+}

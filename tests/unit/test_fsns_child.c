@@ -16,8 +16,8 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,13 +29,13 @@
 
 /* Inside the sandbox Criterion's asserts cannot report (we are a grandchild
  * in other namespaces): print and fail with an exit code instead. */
-#define CHECK(c)                                                                               \
-	do {                                                                                   \
-		if (!(c)) {                                                                    \
-			fprintf(stderr, "%s:%d: check failed: %s (errno: %s)\n", __FILE__,      \
-				__LINE__, #c, strerror(errno));                                \
-			return 1;                                                              \
-		}                                                                              \
+#define CHECK(c)                                                                                   \
+	do {                                                                                       \
+		if (!(c)) {                                                                        \
+			fprintf(stderr, "%s:%d: check failed: %s (errno: %s)\n", __FILE__,         \
+				__LINE__, #c, strerror(errno));                                    \
+			return 1;                                                                  \
+		}                                                                                  \
 	} while (0)
 
 static char *argv_true[] = {"/bin/true", NULL};
@@ -75,7 +75,8 @@ static void make_plan(const char *mode)
 	char over[128];
 
 	snprintf(over, sizeof(over), "{\"filesystem\":{\"mode\":\"%s\"}}", mode);
-	cr_assert_eq(policy_from_texts(NULL, 0, over, strlen(over), &pol, &err), 0, "%s", err.detail);
+	cr_assert_eq(policy_from_texts(NULL, 0, over, strlen(over), &pol, &err), 0, "%s",
+		     err.detail);
 	caps_all_ok(&caps, geteuid() == 0);
 	report_init(&rep);
 	cr_assert_eq(fsns_plan(&pol, &caps, &in, getuid(), getgid(), &plan, &rep, &err), 0, "%s",
@@ -149,8 +150,8 @@ static int in_sandbox(pre_fn pre, body_fn body, bool expect_fail)
 			fsns_mount_force_legacy(legacy);
 			r = fsns_child_setup(&plan, &last_err);
 			if (expect_fail != (r < 0)) {
-				fprintf(stderr, "fsns_child_setup: %d %s: %s: %s\n", r, last_err.stage,
-					last_err.detail, strerror(last_err.errnum));
+				fprintf(stderr, "fsns_child_setup: %d %s: %s: %s\n", r,
+					last_err.stage, last_err.detail, strerror(last_err.errnum));
 				_exit(93);
 			}
 			_exit(body() ? 1 : 0);
@@ -244,6 +245,7 @@ static int body_scratch_only(void)
 	CHECK(expect_errno(access("/etc/shadow", F_OK), ENOENT));
 	CHECK(expect_errno(access("/sys", F_OK), ENOENT));
 	CHECK(expect_errno(access("/work", F_OK), ENOENT));
+	CHECK(expect_errno(access(tmpdir, F_OK), ENOENT)); /* the host's /tmp is not ours */
 	CHECK(access("/bin/sh", X_OK) == 0);
 
 	/* Our own pid namespace and procfs, read-only. */
@@ -251,14 +253,22 @@ static int body_scratch_only(void)
 	CHECK(expect_errno(open("/proc/sys/user/max_user_namespaces", O_WRONLY), EROFS));
 	CHECK(access("/proc/sysrq-trigger", F_OK) < 0 ||
 	      expect_errno(open("/proc/sysrq-trigger", O_WRONLY), EROFS));
-	CHECK(read_small("/proc/sys/user/max_user_namespaces", buf, sizeof(buf)) > 0 && buf[0] == '0');
+	CHECK(read_small("/proc/sys/user/max_user_namespaces", buf, sizeof(buf)) > 0 &&
+	      buf[0] == '0');
 	CHECK(read_small("/proc/keys", buf, sizeof(buf)) == 0);
 	CHECK(access("/proc/kcore", F_OK) < 0 || read_small("/proc/kcore", buf, sizeof(buf)) == 0);
 
 	/* No way back to the host's root. */
 	CHECK(stat("/", &root) == 0 && stat("/..", &up) == 0 && root.st_ino == up.st_ino);
-	CHECK(stat("/proc/1/root/..", &up) == 0 && root.st_ino == up.st_ino && root.st_dev == up.st_dev);
+	CHECK(stat("/proc/1/root/..", &up) == 0 && root.st_ino == up.st_ino &&
+	      root.st_dev == up.st_dev);
 	CHECK(expect_errno(access("/proc/1/root/work", F_OK), ENOENT));
+	{
+		char via[128];
+
+		snprintf(via, sizeof(via), "/proc/1/root/..%s", tmpdir);
+		CHECK(expect_errno(access(via, F_OK), ENOENT));
+	}
 
 	/* Writable: /tmp, the scratch dir (cwd), /dev/shm; devices work. */
 	CHECK(getcwd(cwd, sizeof(cwd)) && strcmp(cwd, "/scratch") == 0);
@@ -379,7 +389,8 @@ static int body_off(void)
 	CHECK(readlink("/proc/self", buf, sizeof(buf)) == 1 && buf[0] == '1');
 	CHECK(expect_errno(open("/proc/sys/user/max_user_namespaces", O_WRONLY), EROFS));
 	CHECK(read_small("/proc/keys", buf, sizeof(buf)) == 0);
-	CHECK(read_small("/proc/sys/user/max_user_namespaces", buf, sizeof(buf)) > 0 && buf[0] == '0');
+	CHECK(read_small("/proc/sys/user/max_user_namespaces", buf, sizeof(buf)) > 0 &&
+	      buf[0] == '0');
 	return 0;
 }
 

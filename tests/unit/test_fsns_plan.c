@@ -177,8 +177,8 @@ Test(fsns_plan, confined_root_has_base_etc_tmp_scratch_dev_proc)
 	cr_assert(s->rw && s->owned);
 	cr_assert_eq(s->mode, 0700);
 
-	const char *devs[] = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
-			      "/dev/tty"};
+	const char *devs[] = {"/dev/null",   "/dev/zero",    "/dev/full",
+			      "/dev/random", "/dev/urandom", "/dev/tty"};
 	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++)
 		cr_assert_not_null(find(FSNS_DEV_BIND, devs[i]), "%s", devs[i]);
 	cr_assert_not_null(find(FSNS_DEVPTS, "/dev/pts"));
@@ -421,8 +421,8 @@ Test(fsns_plan, internal_bind_applies_under_scratch_only_and_is_skipped_under_of
 
 	snprintf(script, sizeof(script), "%s/check.mjs", tmpdir);
 	make_file(script);
-	in.binds[0] = (struct bind_spec){.src = script, .dest = "/run/nsrun/script/check.mjs",
-					 .internal = true};
+	in.binds[0] = (struct bind_spec){
+	    .src = script, .dest = "/run/nsrun/script/check.mjs", .internal = true};
 	in.n_binds = 1;
 	load("{\"filesystem\":{\"mode\":\"scratch-only\"}}");
 	cr_assert_eq(run_plan(), 0, "%s", err.detail);
@@ -434,4 +434,21 @@ Test(fsns_plan, internal_bind_applies_under_scratch_only_and_is_skipped_under_of
 	cr_assert_eq(run_plan(), 0, "%s", err.detail);
 	cr_assert_null(find_dest("/run/nsrun/script/check.mjs"));
 	cr_assert_not(has_item(rep.notes, rep.n_notes, "--bind"));
+}
+
+Test(fsns_plan, parents_are_mounted_before_what_lies_below_them)
+{
+	char sub[128];
+
+	snprintf(sub, sizeof(sub), "%s/s", tmpdir);
+	cr_assert_eq(mkdir(sub, 0755), 0);
+	in.scratch_dir = sub;
+	add_bind(tmpdir, "/data/a/b", false);
+	add_bind(tmpdir, NULL, false);
+	add_bind(tmpdir, "/data", true);
+	cr_assert_eq(run_plan(), 0, "%s", err.detail);
+	cr_assert_lt(index_of(FSNS_BIND, "/data"), index_of(FSNS_BIND, "/data/a/b"));
+	cr_assert_lt(index_of(FSNS_BIND, tmpdir), index_of(FSNS_BIND, sub),
+		     "--ro-bind of the parent before the --scratch below it");
+	cr_assert_lt(index_of(FSNS_TMPFS, "/tmp"), index_of(FSNS_BIND, tmpdir));
 }
