@@ -124,6 +124,12 @@ int fsns_apply_proc(const struct fsns_root *root, const struct fsns_plan *plan,
 		    const struct fsns_step *s, struct nsrun_err *err);
 int fsns_apply_mask(const struct fsns_root *root, const struct fsns_step *s, struct nsrun_err *err);
 int fsns_limit_userns(const char *proc, const struct fsns_plan *plan);
+
+/* The last set-up step in the child, after the network is configured:
+ * moves into a nested user+mount namespace (uid/gid mapped to themselves)
+ * so every mount is locked, sets that namespace's user.max_user_namespaces
+ * to 0 and makes /proc read-only. */
+int fsns_child_seal(const struct fsns_plan *plan, uid_t uid, gid_t gid, struct nsrun_err *err);
 /* Is the calling process in the namespace (dev, ino) names? -1 unknown. */
 int fsns_ns_is(const char *nsname, uint64_t dev, uint64_t ino);
 

@@ -99,23 +99,9 @@ int fsns_apply_proc(const struct fsns_root *root, const struct fsns_plan *plan,
 			    s->dest);
 		return nsrun_err_set(err, "fsns", errno, "mount proc at %s", s->dest);
 	}
-	/* Before the read-only remount: the write needs a writable /proc/sys
-	 * (and the fd must be closed again, or the remount is EBUSY). */
-	if (plan->limit_userns) {
-		r = fsns_limit_userns(path, plan);
-		if (r == -EPERM &&
-		    fsns_ns_is("user", plan->sup_userns_dev, plan->sup_userns_ino) == 1)
-			return nsrun_err_set(err, "fsns", 0,
-					     "refusing to set user.max_user_namespaces in the "
-					     "supervisor's user namespace");
-		if (r < 0)
-			return nsrun_err_set(err, "fsns", -r, "set user.max_user_namespaces to 0");
-	}
-	r = fsns_mount_attr(path, false,
-			    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-				MOUNT_ATTR_NOEXEC);
-	if (r < 0)
-		return nsrun_err_set(err, "fsns", -r, "remount %s read-only", s->dest);
+	(void)plan;
+	/* The user-namespace limit and the read-only remount come later, in
+	 * fsns_child_seal: writing its own id maps needs /proc writable. */
 	return 0;
 }
 

@@ -34,14 +34,16 @@ int netns_child_setup_early(const struct netns_plan *plan, unsigned long supervi
 	if (!ino)
 		return err ? -err->errnum : -EIO;
 	if (!supervisor_netns_ino)
-		return nsrun_err_set(err, "netns", EINVAL,
-				     "the supervisor's netns inode is unknown: refusing to configure a "
-				     "network namespace that cannot be told apart from the host's");
+		return nsrun_err_set(
+		    err, "netns", EINVAL,
+		    "the supervisor's netns inode is unknown: refusing to configure a "
+		    "network namespace that cannot be told apart from the host's");
 	if (ino == supervisor_netns_ino)
-		return nsrun_err_set(err, "netns", EPERM,
-				     "still in the supervisor's network namespace (inode %lu): refusing "
-				     "to touch links or nftables",
-				     ino);
+		return nsrun_err_set(
+		    err, "netns", EPERM,
+		    "still in the supervisor's network namespace (inode %lu): refusing "
+		    "to touch links or nftables",
+		    ino);
 	verified_netns_ino = ino;
 
 	/* The filter first: no interface but lo exists yet, so no packet can
@@ -64,7 +66,8 @@ int netns_child_setup_tap(const struct netns_plan *plan, struct nsrun_err *err)
 	if (!ino)
 		return err ? -err->errnum : -EIO;
 	if (!verified_netns_ino || ino != verified_netns_ino)
-		return nsrun_err_set(err, "netns", EPERM,
-				     "tap0 set-up in a network namespace that was not verified first");
+		return nsrun_err_set(
+		    err, "netns", EPERM,
+		    "tap0 set-up in a network namespace that was not verified first");
 	return netns_link_tap_setup(plan, err);
 }

@@ -59,8 +59,9 @@ static int parse_ipv4(const char *s, size_t len, uint8_t out[4], char *why, size
 		unsigned v;
 		int r = parse_decimal(s + start, i - start, 255, &v);
 		if (r == -2)
-			return cidr_fail(why, why_len,
-					 "leading zero in an IPv4 octet is ambiguous (octal or decimal?)");
+			return cidr_fail(
+			    why, why_len,
+			    "leading zero in an IPv4 octet is ambiguous (octal or decimal?)");
 		if (r == -3)
 			return cidr_fail(why, why_len, "IPv4 octet out of range 0..255");
 		if (r < 0)
@@ -79,8 +80,8 @@ static int parse_ipv6(const char *s, size_t len, uint8_t out[16], char *why, siz
 
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
-		bool ok = is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
-			  c == '.';
+		bool ok = is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+			  c == ':' || c == '.';
 		if (c == '%')
 			return cidr_fail(why, why_len, "IPv6 zone ids (%...) are not allowed");
 		if (!ok)
@@ -156,9 +157,9 @@ int cidr_parse(const char *text, struct cidr *out, char *why, size_t why_len)
 		if (r == -2)
 			return cidr_fail(why, why_len, "leading zero in prefix length");
 		if (r < 0)
-			return cidr_fail(why, why_len, c.family == AF_INET
-							       ? "prefix length must be 0..32"
-							       : "prefix length must be 0..128");
+			return cidr_fail(why, why_len,
+					 c.family == AF_INET ? "prefix length must be 0..32"
+							     : "prefix length must be 0..128");
 	}
 	clear_host_bits(c.addr, c.family == AF_INET ? 4 : 16, c.prefix);
 	if (out)

@@ -13,9 +13,9 @@
 #define CIDR_FORMAT_LEN 64
 
 struct cidr {
-	int family;		/* AF_INET or AF_INET6 */
-	uint8_t addr[16];	/* network address, host bits cleared */
-	unsigned prefix;	/* 0..32 or 0..128 */
+	int family;	  /* AF_INET or AF_INET6 */
+	uint8_t addr[16]; /* network address, host bits cleared */
+	unsigned prefix;  /* 0..32 or 0..128 */
 };
 
 /* Parses "10.0.0.1", "10.0.0.0/8", "2001:db8::/32". Host bits set below the

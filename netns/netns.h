@@ -28,19 +28,19 @@ struct report;
 #define NETNS_MAX_ALLOW 65536
 
 struct netns_plan {
-	bool new_netns;		/* false only for unrestricted without the block */
-	bool egress;		/* slirp4netns + nft filter + tap0 */
-	bool policy_accept;	/* unrestricted+block: accept all but the blocked ranges */
-	bool block_special;	/* drop 169.254/16, fe80::/10, fc00::/7 first */
-	bool allow_dns;		/* slirp's DNS 10.0.2.3 is allowlisted */
-	bool ipv6;		/* IPv6 egress wanted: slirp4netns --enable-ipv6, fd00::100 */
+	bool new_netns;	    /* false only for unrestricted without the block */
+	bool egress;	    /* slirp4netns + nft filter + tap0 */
+	bool policy_accept; /* unrestricted+block: accept all but the blocked ranges */
+	bool block_special; /* drop 169.254/16, fe80::/10, fc00::/7 first */
+	bool allow_dns;	    /* slirp's DNS 10.0.2.3 is allowlisted */
+	bool ipv6;	    /* IPv6 egress wanted: slirp4netns --enable-ipv6, fd00::100 */
 	/* slirp4netns --enable-sandbox (its own mount ns, caps dropped). Only
 	 * for a root supervisor: rootless, slirp4netns's sandbox seteuid(0)s in
 	 * the child's user namespace, which maps no uid 0 (the command keeps
 	 * the supervisor's uid), so it would die; --enable-seccomp stays. */
 	bool slirp_sandbox;
 	unsigned mtu;
-	struct cidr *allow;	/* parsed allowlist (owned) */
+	struct cidr *allow; /* parsed allowlist (owned) */
 	size_t n_allow;
 };
 
@@ -69,13 +69,16 @@ int netns_child_setup_tap(const struct netns_plan *plan, struct nsrun_err *err);
 /* Supervisor side: the slirp4netns helper. */
 struct netns_slirp {
 	pid_t pid;
-	int pidfd;	/* pollable: readable once slirp4netns exited (egress lost) */
-	int exit_fd;	/* write end: closing it makes slirp4netns exit */
-	int ready_fd;	/* read end of --ready-fd */
-	int log_fd;	/* a 4 KiB sealed memfd holding slirp4netns's stderr */
+	int pidfd;    /* pollable: readable once slirp4netns exited (egress lost) */
+	int exit_fd;  /* write end: closing it makes slirp4netns exit */
+	int ready_fd; /* read end of --ready-fd */
+	int log_fd;   /* a 4 KiB sealed memfd holding slirp4netns's stderr */
 };
 
-#define NETNS_SLIRP_INIT {.pid = 0, .pidfd = -1, .exit_fd = -1, .ready_fd = -1, .log_fd = -1}
+#define NETNS_SLIRP_INIT                                                                           \
+	{                                                                                          \
+		.pid = 0, .pidfd = -1, .exit_fd = -1, .ready_fd = -1, .log_fd = -1                 \
+	}
 
 /* Starts slirp4netns for child_pid's netns (the child's userns is joined by
  * slirp4netns itself: a PID target makes it setns /proc/PID/ns/user first).

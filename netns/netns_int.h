@@ -30,7 +30,24 @@ void nft_batch_set_max_transaction(struct nft_batch *b, size_t bytes);
  * -errno with *err. */
 int nft_batch_send(struct nft_batch *b, struct nsrun_err *err);
 
-/* nft.c */
+/* nft.c, nft_set.c */
+#define NFT_TABLE "nsrun"
+#define NFT_MSG_ROOM 4096 /* room for any message but set elements */
+
+struct nft_set_def {
+	const char *name;
+	int family;
+	unsigned alen;
+	uint32_t key_type;
+	uint32_t id; /* refers to the set inside the transaction that makes it */
+};
+
+extern const struct nft_set_def nft_set_allow4, nft_set_allow6;
+
+int nft_push_set(struct nft_batch *b, const struct nft_set_def *sd);
+int nft_push_elements(struct nft_batch *b, const struct netns_plan *plan,
+		      const struct nft_set_def *sd);
+
 int netns_nft_commit(const struct netns_plan *plan, struct nsrun_err *err);
 /* Same, with each transaction capped at max_transaction bytes (0 = the
  * socket's limit): lets tests exercise the split path on any host. */

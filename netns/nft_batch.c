@@ -15,10 +15,10 @@
 #include <linux/netlink.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -39,14 +39,14 @@ struct nft_msg_info {
 };
 
 struct nft_batch {
-	char *buf;		/* the messages, without BATCH_BEGIN/END */
+	char *buf; /* the messages, without BATCH_BEGIN/END */
 	size_t len, cap;
-	size_t reserved;	/* room promised by the last nft_batch_reserve */
-	uint32_t seq;		/* sequence number of the next message */
+	size_t reserved; /* room promised by the last nft_batch_reserve */
+	uint32_t seq;	 /* sequence number of the next message */
 	struct nft_msg_info *msgs;
 	size_t n_msgs, cap_msgs;
-	size_t split_from;	/* messages before this go in the first transaction */
-	size_t max_tx;		/* test hook: cap on one transaction, 0 = socket's */
+	size_t split_from; /* messages before this go in the first transaction */
+	size_t max_tx;	   /* test hook: cap on one transaction, 0 = socket's */
 };
 
 static int batch_grow(struct nft_batch *b, size_t need)
@@ -240,12 +240,13 @@ static int read_acks(struct mnl_socket *nl, const struct nft_batch *b, const str
 			if (errno == EINTR)
 				continue;
 			/* ENOBUFS: ACKs were dropped, so success cannot be proven. */
-			return first_error ? first_error
-					   : nsrun_err_set(err, "netns", errno, "nftables: reading ACKs");
+			return first_error
+				   ? first_error
+				   : nsrun_err_set(err, "netns", errno, "nftables: reading ACKs");
 		}
 		left_bytes = (int)n;
-		for (const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, left_bytes);
-		     nlh = mnl_nlmsg_next(nlh, &left_bytes)) {
+		for (const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+		     mnl_nlmsg_ok(nlh, left_bytes); nlh = mnl_nlmsg_next(nlh, &left_bytes)) {
 			int r;
 
 			if (nlh->nlmsg_type != NLMSG_ERROR)
@@ -272,8 +273,8 @@ static int send_tx(struct mnl_socket *nl, struct nft_batch *b, struct nft_tx *tx
 	size_t len = b->msgs[tx->end - 1].off + b->msgs[tx->end - 1].len - off;
 	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
 	struct iovec iov[3];
-	struct msghdr msg = {.msg_name = &kernel, .msg_namelen = sizeof(kernel), .msg_iov = iov,
-			     .msg_iovlen = 3};
+	struct msghdr msg = {
+	    .msg_name = &kernel, .msg_namelen = sizeof(kernel), .msg_iov = iov, .msg_iovlen = 3};
 	ssize_t sent;
 
 	tx->begin_seq = b->seq;
@@ -344,11 +345,13 @@ int nft_batch_send(struct nft_batch *b, struct nsrun_err *err)
 		tx.first = tx.end;
 		while (tx.end < b->n_msgs && size + b->msgs[tx.end].len <= budget)
 			size += b->msgs[tx.end++].len;
-		if (tx.end == tx.first || (tx.first == 0 && tx.end < b->split_from && tx.end < b->n_msgs)) {
-			r = nsrun_err_set(err, "netns", EMSGSIZE,
-					  "nftables: %s does not fit a %zu-byte socket buffer (raise "
-					  "net.core.wmem_max)",
-					  b->msgs[tx.end].what, budget);
+		if (tx.end == tx.first ||
+		    (tx.first == 0 && tx.end < b->split_from && tx.end < b->n_msgs)) {
+			r = nsrun_err_set(
+			    err, "netns", EMSGSIZE,
+			    "nftables: %s does not fit a %zu-byte socket buffer (raise "
+			    "net.core.wmem_max)",
+			    b->msgs[tx.end].what, budget);
 			break;
 		}
 		r = send_tx(nl, b, &tx, err);

@@ -41,8 +41,8 @@ static int parse_allowlist(const struct policy *p, struct netns_plan *plan, stru
 		/* The policy parser validated these already; parsing again keeps
 		 * the plan correct on its own (tests, fuzzers, future callers). */
 		if (cidr_parse(p->net_allow[i], &plan->allow[i], why, sizeof(why)) < 0)
-			return nsrun_err_set(err, "policy", EINVAL, "network.allow[%zu]: %.80s: %s", i,
-					     p->net_allow[i], why);
+			return nsrun_err_set(err, "policy", EINVAL, "network.allow[%zu]: %.80s: %s",
+					     i, p->net_allow[i], why);
 		if (plan->allow[i].family == AF_INET6)
 			plan->ipv6 = true;
 	}
@@ -81,10 +81,11 @@ static void note_allowlist(const struct netns_plan *plan, struct report *rep)
 		}
 	}
 	if (overlapping)
-		report_note(rep, LAYER_NETWORK,
-			    "%zu network.allow entries (first: %s) overlap 169.254.0.0/16, fe80::/10 or "
-			    "fc00::/7, which stay blocked (denyLinkLocalAndMetadata)",
-			    overlapping, first);
+		report_note(
+		    rep, LAYER_NETWORK,
+		    "%zu network.allow entries (first: %s) overlap 169.254.0.0/16, fe80::/10 or "
+		    "fc00::/7, which stay blocked (denyLinkLocalAndMetadata)",
+		    overlapping, first);
 	if (allowlist_contains(plan, AF_INET, NETNS_GATEWAY4))
 		report_note(rep, LAYER_NETWORK,
 			    "%s is slirp4netns's alias for the host's loopback, which stays "
@@ -99,24 +100,26 @@ static size_t egress_gaps(const struct host_caps *caps, struct report *rep, cons
 
 	if (!caps->slirp4netns.ok) {
 		gaps++;
-		report_downgrade(rep, LAYER_NETWORK,
-				 "egress needs slirp4netns: %s; %s", caps->slirp4netns.reason, fallback);
+		report_downgrade(rep, LAYER_NETWORK, "egress needs slirp4netns: %.120s; %s",
+				 caps->slirp4netns.reason, fallback);
 	}
 	if (!caps->tun.ok) {
 		gaps++;
-		report_downgrade(rep, LAYER_NETWORK,
-				 "egress needs /dev/net/tun from a user namespace: %s; load the tun "
-				 "module (modprobe tun) and make /dev/net/tun mode 0666 (in a container: "
-				 "pass the device, e.g. --device /dev/net/tun); %s",
-				 caps->tun.reason, fallback);
+		report_downgrade(
+		    rep, LAYER_NETWORK,
+		    "egress needs /dev/net/tun from a user namespace: %.100s; make it mode "
+		    "0666 and load the tun module (modprobe tun); in a container, pass the "
+		    "device; %s",
+		    caps->tun.reason, fallback);
 	}
 	if (!caps->nftables.ok) {
 		gaps++;
-		report_downgrade(rep, LAYER_NETWORK,
-				 "the egress filter needs nftables in a user namespace: %s; use a kernel "
-				 "with nf_tables (CONFIG_NF_TABLES, CONFIG_NFT_REJECT_INET) and allow "
-				 "NETLINK_NETFILTER sockets in the container's seccomp profile; %s",
-				 caps->nftables.reason, fallback);
+		report_downgrade(
+		    rep, LAYER_NETWORK,
+		    "the egress filter needs nftables in a user namespace: %.100s; needs "
+		    "CONFIG_NF_TABLES and NFT_REJECT_INET, and NETLINK_NETFILTER sockets "
+		    "allowed by the container's seccomp profile; %s",
+		    caps->nftables.reason, fallback);
 	}
 	return gaps;
 }
@@ -149,12 +152,12 @@ int netns_plan(const struct policy *p, const struct host_caps *caps, struct netn
 	}
 
 	if (!caps->netns.ok) {
-		report_downgrade(rep, LAYER_NETWORK,
-				 "no network namespace can be made (%s): the command shares the host's "
-				 "network, unfiltered; allow user and network namespaces "
-				 "(user.max_user_namespaces > 0, kernel.unprivileged_userns_clone=1, "
-				 "clone/unshare in the container's seccomp profile)",
-				 caps->netns.reason);
+		report_downgrade(
+		    rep, LAYER_NETWORK,
+		    "no network namespace can be made (%.80s): the command shares the host's "
+		    "network, unfiltered; allow user namespaces (user.max_user_namespaces > 0) "
+		    "and clone/unshare in the container's seccomp profile",
+		    caps->netns.reason);
 		set_egress(rep, "host");
 		return 0;
 	}
@@ -179,18 +182,20 @@ int netns_plan(const struct policy *p, const struct host_caps *caps, struct netn
 	plan->slirp_sandbox = caps->euid_is_root;
 	set_egress(rep, "slirp4netns");
 	if (!plan->slirp_sandbox)
-		report_note(rep, LAYER_NETWORK,
-			    "rootless: slirp4netns runs with --enable-seccomp but without "
-			    "--enable-sandbox, which needs uid 0 mapped in the sandbox's user namespace");
+		report_note(
+		    rep, LAYER_NETWORK,
+		    "rootless: slirp4netns runs with --enable-seccomp but without "
+		    "--enable-sandbox, which needs uid 0 mapped in the sandbox's user namespace");
 	if (unrestricted)
 		report_note(rep, LAYER_NETWORK,
 			    "egress through slirp4netns; everything but 169.254.0.0/16, fe80::/10 "
 			    "and fc00::/7 is reachable");
 	else
-		report_note(rep, LAYER_NETWORK,
-			    "egress through slirp4netns; an nftables filter of %zu allowlist entries "
-			    "is loaded before tap0 exists; DNS via %s is %s",
-			    plan->n_allow, NETNS_DNS4, plan->allow_dns ? "on" : "off");
+		report_note(
+		    rep, LAYER_NETWORK,
+		    "egress through slirp4netns; an nftables filter of %zu allowlist entries "
+		    "is loaded before tap0 exists; DNS via %s is %s",
+		    plan->n_allow, NETNS_DNS4, plan->allow_dns ? "on" : "off");
 	note_allowlist(plan, rep);
 	return 0;
 }

@@ -53,8 +53,8 @@ static int enter_fresh_netns(struct probe_result *res)
 
 	before = netns_current_ino(NULL);
 	if (unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0) {
-		snprintf(res->reason, sizeof(res->reason), "unshare(CLONE_NEWUSER|CLONE_NEWNET): %s",
-			 strerror(errno));
+		snprintf(res->reason, sizeof(res->reason),
+			 "unshare(CLONE_NEWUSER|CLONE_NEWNET): %s", strerror(errno));
 		return -1;
 	}
 	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
@@ -84,8 +84,13 @@ static void probe_nft(struct probe_result *res)
 	 * kernel lacking e.g. nft_reject_inet fails here and not at run time. */
 	struct cidr allow[2];
 	struct netns_plan plan = {
-		.new_netns = true, .egress = true, .block_special = true, .ipv6 = true,
-		.mtu = NETNS_MTU, .allow = allow, .n_allow = 2,
+	    .new_netns = true,
+	    .egress = true,
+	    .block_special = true,
+	    .ipv6 = true,
+	    .mtu = NETNS_MTU,
+	    .allow = allow,
+	    .n_allow = 2,
 	};
 	struct nsrun_err err = {0};
 
@@ -107,8 +112,8 @@ static void probe_tun(struct probe_result *res)
 	struct ifreq ifr;
 
 	if (fd < 0) {
-		snprintf(res->reason, sizeof(res->reason), "opening /dev/net/tun from a user namespace: %s",
-			 strerror(errno));
+		snprintf(res->reason, sizeof(res->reason),
+			 "opening /dev/net/tun from a user namespace: %s", strerror(errno));
 		return;
 	}
 	memset(&ifr, 0, sizeof(ifr));

@@ -43,7 +43,8 @@ static void close_fd(int *fd)
  * failure still has its own words to show. */
 static int log_memfd(void)
 {
-	int fd = (int)syscall(SYS_memfd_create, "nsrun-slirp4netns", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int fd =
+	    (int)syscall(SYS_memfd_create, "nsrun-slirp4netns", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 
 	if (fd < 0)
 		return -1;
@@ -86,8 +87,8 @@ static void close_from(int lowest)
 }
 
 /* In the forked child: only async-signal-safe calls until execve. */
-static void __attribute__((noreturn))
-exec_slirp(pid_t parent, const char *path, char *const argv[], int exit_r, int ready_w, int log, int devnull)
+static void __attribute__((noreturn)) exec_slirp(pid_t parent, const char *path, char *const argv[],
+						 int exit_r, int ready_w, int log, int devnull)
 {
 	static char *const envp[] = {NULL}; /* no secrets of the caller's env */
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
@@ -221,7 +222,9 @@ static bool slirp_reap(struct netns_slirp *s, int wait_ms, int *status)
 		if (r == 0 && si.si_pid == 0)
 			return false; /* still running */
 		if (status)
-			*status = r == 0 ? (si.si_code == CLD_EXITED ? si.si_status << 8 : si.si_status) : 0;
+			*status =
+			    r == 0 ? (si.si_code == CLD_EXITED ? si.si_status << 8 : si.si_status)
+				   : 0;
 	} else {
 		for (long deadline = now_ms() + wait_ms;;) {
 			r = waitpid(s->pid, status, WNOHANG);
@@ -264,8 +267,8 @@ int netns_slirp_wait_ready(struct netns_slirp *s, int timeout_ms, struct nsrun_e
 		return nsrun_err_set(err, "slirp4netns", errno, "waiting for tap0");
 	if (pr == 0) {
 		log_tail(s, tail, sizeof(tail));
-		return nsrun_err_set(err, "slirp4netns", ETIMEDOUT, "tap0 not attached within %d ms%s",
-				     timeout_ms, tail);
+		return nsrun_err_set(err, "slirp4netns", ETIMEDOUT,
+				     "tap0 not attached within %d ms%s", timeout_ms, tail);
 	}
 	do
 		n = read(s->ready_fd, &byte, 1);

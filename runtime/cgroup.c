@@ -15,8 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -453,6 +455,7 @@ void cgroup_run_init(struct cgroup_run *cg)
 {
 	memset(cg, 0, sizeof(*cg));
 	cg->v2_dirfd = -1;
+	cg->guard_fd = -1;
 }
 
 void cgroup_run_name(char *buf, size_t len)
@@ -553,6 +556,8 @@ static int create_v2(const struct res_plan *p, const struct host_caps *caps, str
 	return 0;
 }
 
+static int start_guard(struct cgroup_run *cg, struct nsrun_err *err);
+
 int cgroup_run_create(const struct res_plan *p, const struct host_caps *caps, const char *name,
 		      struct cgroup_run *cg, struct nsrun_err *err)
 {
@@ -567,6 +572,8 @@ int cgroup_run_create(const struct res_plan *p, const struct host_caps *caps, co
 		cgroup_run_name(cg->name, sizeof(cg->name));
 	cg->version = p->cgroup_version;
 	r = cg->version == 2 ? create_v2(p, caps, cg, err) : create_v1(p, caps, cg, err);
+	if (r == 0)
+		r = start_guard(cg, err);
 	if (r < 0)
 		cgroup_run_destroy(cg);
 	return r;
@@ -675,15 +682,86 @@ static void remove_run_dir(char *path, const char *name, bool v2)
 	path[0] = '\0';
 }
 
+static void remove_all(struct cgroup_run *cg)
+{
+	remove_run_dir(cg->v2_path, cg->name, true);
+	remove_run_dir(cg->memory_path, cg->name, false);
+	remove_run_dir(cg->pids_path, cg->name, false);
+}
+
+static __attribute__((noreturn)) void guard_main(struct cgroup_run *cg, int fd)
+{
+	sigset_t all;
+	char c;
+	ssize_t n;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int keep = fcntl(fd, F_DUPFD, 3); /* off 0..2, which become /dev/null */
+
+	/* Only SIGKILL may stop it: it outlives the supervisor on purpose,
+	 * and a terminal's ^C to the supervisor's group must not reach it. */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	setsid();
+	if (keep < 0)
+		_exit(1);
+	/* Holding the caller's stdout or the sandbox's pipes open would keep
+	 * their readers from seeing EOF. */
+	for (int i = 0; i < 3 && null >= 0; i++)
+		dup2(null, i);
+	if (keep != 3)
+		dup2(keep, 3);
+	syscall(SYS_close_range, 4, ~0U, 0);
+	while ((n = read(3, &c, 1)) < 0 && errno == EINTR)
+		;
+	if (n != 1) /* EOF: the supervisor died before destroy */
+		remove_all(cg);
+	_exit(0);
+}
+
+static int start_guard(struct cgroup_run *cg, struct nsrun_err *err)
+{
+	int sp[2];
+	pid_t pid;
+
+	/* A socket, not a pipe: "done" goes out with MSG_NOSIGNAL, so a guard
+	 * that is already gone cannot SIGPIPE the supervisor. */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+		return nsrun_err_set(err, "resources", errno, "cgroup guard socket");
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+
+		close(sp[0]);
+		close(sp[1]);
+		return nsrun_err_set(err, "resources", e, "forking the cgroup guard");
+	}
+	if (pid == 0) {
+		close(sp[1]);
+		guard_main(cg, sp[0]);
+	}
+	close(sp[0]);
+	cg->guard_fd = sp[1];
+	cg->guard_pid = pid;
+	return 0;
+}
+
 void cgroup_run_destroy(struct cgroup_run *cg)
 {
 	if (cg->version == 0)
 		return;
 	if (cg->v2_dirfd >= 0)
 		close(cg->v2_dirfd);
-	remove_run_dir(cg->v2_path, cg->name, true);
-	remove_run_dir(cg->memory_path, cg->name, false);
-	remove_run_dir(cg->pids_path, cg->name, false);
+	remove_all(cg);
+	if (cg->guard_fd >= 0) {
+		/* "done": the guard exits without touching anything */
+		if (send(cg->guard_fd, "d", 1, MSG_NOSIGNAL) != 1) {
+			/* it is gone already; nothing to tell */
+		}
+		close(cg->guard_fd);
+		/* ECHILD when an init-style reaper (pid 1) got it first */
+		while (waitpid(cg->guard_pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
 	cgroup_run_init(cg);
 }
 

@@ -231,6 +231,9 @@ static void child_setup(const struct child_ctx *ctx)
 		if (netns_child_setup_tap(&plan->net, &err) < 0)
 			child_fail(ctx->sync_fd, &err);
 	}
+	if (fsns_child_seal(&plan->fs, plan->map_uid, plan->map_gid, &err) < 0)
+		child_fail(ctx->sync_fd, &err);
+	arm_parent_death(ctx->sync_fd);
 }
 
 void child_main(const struct child_ctx *ctx)

@@ -159,7 +159,9 @@ int priv_child_drop(const struct priv_plan *p, struct nsrun_err *err)
 
 	/* Needs CAP_SETGID; under a rootless supervisor setgroups is denied
 	 * in the namespace and the plan does not ask. */
-	if (p->clear_groups && setgroups(0, NULL) < 0)
+	/* Skipped when already empty: after the mount seal setgroups is
+	 * denied in the command's namespace. */
+	if (p->clear_groups && getgroups(0, NULL) != 0 && setgroups(0, NULL) < 0)
 		return nsrun_err_set(err, STAGE, errno, "setgroups(0)");
 
 	if (p->drop_caps) {

@@ -74,6 +74,8 @@ struct cgroup_run {
 	char v2_path[512];	/* v2 run cgroup, "" if none */
 	int v2_dirfd;		/* O_PATH|O_DIRECTORY fd of v2_path for clone3
 				 * CLONE_INTO_CGROUP; -1 unless v2 */
+	int guard_fd;		/* write end of the guard's pipe; -1 none */
+	pid_t guard_pid;	/* the guard (see cgroup_run_create), 0 none */
 };
 
 /* Makes *cg safe to destroy before (or without) a create. */
@@ -85,7 +87,15 @@ void cgroup_run_name(char *buf, size_t len);
 /* Creates <dir>/<name> in each hierarchy the plan needs (the parent "nsrun"
  * dir is made on demand and removed again by destroy when empty) and writes
  * the limits. name NULL: cgroup_run_name(). Nothing to do (plan->cgroup
- * false) returns 0 with cg->version 0. On error nothing is left behind. */
+ * false) returns 0 with cg->version 0. On error nothing is left behind.
+ *
+ * It also forks a guard: a copy of this process (no exec) in its own
+ * session, with every fd closed but a pipe from us, that does nothing until
+ * the pipe closes. cgroup_run_destroy() tells it "done" and reaps it; if
+ * the supervisor dies first (even SIGKILL) the pipe hits EOF and the guard
+ * kills whatever is left in the run cgroup and removes it (SPEC §6: nothing
+ * left behind). Call it before creating fds that must see EOF, as the
+ * guard closes all it inherits at once anyway. */
 int cgroup_run_create(const struct res_plan *p, const struct host_caps *caps, const char *name,
 		      struct cgroup_run *cg, struct nsrun_err *err);
 

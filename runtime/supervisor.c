@@ -478,8 +478,7 @@ void supervisor_run(const struct plan *plan, const struct host_caps *caps,
 	sv.rep = rep;
 	sv.pidfd = -1;
 	sv.sync_fd = -1;
-	sv.slirp.pid = -1;
-	sv.slirp.exit_fd = sv.slirp.ready_fd = -1;
+	sv.slirp = (struct netns_slirp)NETNS_SLIRP_INIT;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);

@@ -218,6 +218,85 @@ Test(cgroup_live, sweep_removes_only_dead_and_old, .init = setup_run, .fini = cl
 	rmdir(caps.cgroup_memory_dir);
 }
 
+static bool gone_or_zombie(pid_t pid)
+{
+	char path[64], buf[256], *rp;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return true;
+	rp = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	rp = rp ? strrchr(buf, ')') : NULL;
+	return !rp || rp[2] == 'Z';
+}
+
+/* SPEC §6: supervisor SIGKILL leaves no cgroup and no process behind. A
+ * forked "supervisor" makes a run cgroup with a sleeper in it, then dies by
+ * SIGKILL without destroy: the guard must clean up. */
+Test(cgroup_live, guard_cleans_up_after_supervisor_sigkill, .init = setup_run, .fini = cleanup_run)
+{
+	struct host_caps caps;
+	struct res_plan plan = {.cgroup = true, .memory_bytes = 64 * MIB, .pids_max = 16};
+	struct cgroup_run copy;
+	pid_t sup, sleeper = 0;
+	int p[2];
+
+	need_cgroups(&caps);
+	plan.cgroup_version = caps.cgroup_version;
+	cr_assert_eq(pipe(p), 0);
+	sup = fork();
+	cr_assert_geq(sup, 0);
+	if (sup == 0) {
+		struct nsrun_err err = {0};
+		struct cgroup_run cg;
+		pid_t kid;
+
+		close(p[0]);
+		if (cgroup_run_create(&plan, &caps, NULL, &cg, &err) < 0)
+			_exit(1);
+		kid = fork();
+		if (kid == 0) {
+			alarm(30); /* never outlive the test */
+			pause();
+			_exit(0);
+		}
+		if (cgroup_run_attach(&cg, kid, &err) < 0)
+			_exit(2);
+		if (write(p[1], &cg, sizeof(cg)) != sizeof(cg) || write(p[1], &kid, sizeof(kid)) != sizeof(kid))
+			_exit(3);
+		pause();
+		_exit(4);
+	}
+	close(p[1]);
+	kids[0] = sup;
+	cr_assert_eq(read(p[0], &copy, sizeof(copy)), (ssize_t)sizeof(copy), "supervisor failed");
+	cr_assert_eq(read(p[0], &sleeper, sizeof(sleeper)), (ssize_t)sizeof(sleeper));
+	close(p[0]);
+	/* if the guard fails, fini's destroy cleans up with this copy */
+	run = copy;
+	run.guard_fd = -1;
+	run.v2_dirfd = -1;
+	kids[1] = sleeper;
+
+	cr_assert_eq(kill(sup, SIGKILL), 0);
+	waitpid(sup, NULL, 0);
+	kids[0] = 0;
+	const char *path = copy.version == 2 ? copy.v2_path : copy.memory_path;
+	for (int i = 0; i < 300 && (exists(path) || exists(copy.pids_path) || !gone_or_zombie(sleeper)); i++)
+		usleep(10000);
+	cr_assert(!exists(path), "%s left behind after supervisor SIGKILL", path);
+	cr_assert(!copy.pids_path[0] || !exists(copy.pids_path), "%s left behind", copy.pids_path);
+	cr_assert(gone_or_zombie(sleeper), "sandbox process %d survived its supervisor", (int)sleeper);
+	for (int i = 0; i < 100 && !gone_or_zombie(copy.guard_pid); i++)
+		usleep(10000);
+	cr_assert(gone_or_zombie(copy.guard_pid), "the guard %d did not exit", (int)copy.guard_pid);
+	kids[1] = 0;
+	cgroup_run_init(&run);
+}
+
 /* ---- the probe's decisions, against fake trees (no root needed) ---- */
 
 static char tmp[256];

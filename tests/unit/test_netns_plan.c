@@ -52,7 +52,8 @@ static int plan(void)
 static void expect_downgrade(const char *part)
 {
 	for (size_t i = 0; i < f.rep.n_downgrades; i++)
-		if (f.rep.downgrades[i].layer == LAYER_NETWORK && strstr(f.rep.downgrades[i].text, part))
+		if (f.rep.downgrades[i].layer == LAYER_NETWORK &&
+		    strstr(f.rep.downgrades[i].text, part))
 			return;
 	cr_assert_fail("no network downgrade mentions '%s' (%zu downgrades, first: %s)", part,
 		       f.rep.n_downgrades, f.rep.n_downgrades ? f.rep.downgrades[0].text : "-");
@@ -68,6 +69,10 @@ static bool has_note(const char *part)
 
 static void expect_lo_only_fallback(void)
 {
+	/* Long probe reasons must not push the guidance out of the text. */
+	for (size_t i = 0; i < f.rep.n_downgrades; i++)
+		cr_assert(strlen(f.rep.downgrades[i].text) < REPORT_TEXT_LEN - 1,
+			  "downgrade text truncated: %s", f.rep.downgrades[i].text);
 	cr_assert(f.plan.new_netns, "a gap in egress must not leave the fresh netns");
 	cr_assert_not(f.plan.egress);
 	cr_assert_not(f.plan.policy_accept, "never an open door");
@@ -255,6 +260,9 @@ Test(netns_plan, every_gap_is_listed)
 {
 	allow("10.200.1.2");
 	f.caps.slirp4netns.ok = f.caps.tun.ok = f.caps.nftables.ok = false;
+	memset(f.caps.slirp4netns.reason, 'x', sizeof(f.caps.slirp4netns.reason) - 1);
+	memset(f.caps.tun.reason, 'y', sizeof(f.caps.tun.reason) - 1);
+	memset(f.caps.nftables.reason, 'z', sizeof(f.caps.nftables.reason) - 1);
 	cr_assert_eq(plan(), 0);
 	cr_assert_eq(f.rep.n_downgrades, 3);
 	expect_lo_only_fallback();
@@ -264,7 +272,8 @@ Test(netns_plan, no_netns_with_deny)
 {
 	f.p.net_mode = NET_MODE_DENY;
 	f.caps.netns.ok = false;
-	snprintf(f.caps.netns.reason, sizeof(f.caps.netns.reason), "clone(CLONE_NEWNET) failed: EPERM");
+	snprintf(f.caps.netns.reason, sizeof(f.caps.netns.reason),
+		 "clone(CLONE_NEWNET) failed: EPERM");
 	cr_assert_eq(plan(), 0);
 	cr_assert_not(f.plan.new_netns);
 	cr_assert_not(f.plan.egress);
@@ -278,7 +287,10 @@ Test(netns_plan, no_netns_with_allowlist)
 {
 	allow("10.200.1.2");
 	f.caps.netns.ok = false;
+	memset(f.caps.netns.reason, 'x', sizeof(f.caps.netns.reason) - 1);
 	cr_assert_eq(plan(), 0);
+	cr_assert_lt(strlen(f.rep.downgrades[0].text), REPORT_TEXT_LEN - 1, "truncated");
+	expect_downgrade("seccomp profile");
 	cr_assert_not(f.plan.new_netns);
 	cr_assert_not(f.plan.egress);
 	cr_assert_str_eq(f.rep.egress, "host");

@@ -23,14 +23,14 @@
 #include "netns/netns.h"
 #include "netns/netns_int.h"
 
-#define CHECK(cond, ...)                                                                          \
-	do {                                                                                      \
-		if (!(cond)) {                                                                    \
-			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                           \
-			fprintf(stderr, __VA_ARGS__);                                             \
-			fputc('\n', stderr);                                                      \
-			return 1;                                                                 \
-		}                                                                                 \
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                            \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fputc('\n', stderr);                                                       \
+			return 1;                                                                  \
+		}                                                                                  \
 	} while (0)
 
 #define SKIP_CODE 77
@@ -132,8 +132,12 @@ struct allow_set {
 static struct netns_plan plan_from(const struct allow_set *a, bool accept, bool ipv6)
 {
 	struct netns_plan p = {
-		.new_netns = true, .egress = true, .policy_accept = accept, .block_special = true,
-		.ipv6 = ipv6, .mtu = NETNS_MTU,
+	    .new_netns = true,
+	    .egress = true,
+	    .policy_accept = accept,
+	    .block_special = true,
+	    .ipv6 = ipv6,
+	    .mtu = NETNS_MTU,
 	};
 
 	p.allow = calloc(a->n ? a->n : 1, sizeof(*p.allow));
@@ -229,8 +233,10 @@ static int commit_and_check(unsigned long host_ino, void *arg)
 	CHECK(lo_is_up(), "lo is not up");
 	if (!have_nft())
 		return 0;
-	CHECK(sh("nft list chain inet nsrun output | grep -q 'policy drop'") == 0, "no drop policy");
-	CHECK(sh("nft list chain inet nsrun output | grep -q 'ip daddr 169.254.0.0/16 jump refuse'") == 0,
+	CHECK(sh("nft list chain inet nsrun output | grep -q 'policy drop'") == 0,
+	      "no drop policy");
+	CHECK(sh("nft list chain inet nsrun output | grep -q 'ip daddr 169.254.0.0/16 jump "
+		 "refuse'") == 0,
 	      "no metadata block");
 	CHECK(sh("nft list chain inet nsrun output | grep -q 'ip daddr @allow4 accept'") == 0,
 	      "no allow rule");
@@ -303,11 +309,14 @@ static int commit_split(unsigned long host_ino, void *arg)
 	if (have_nft()) {
 		CHECK(sh("nft get element inet nsrun allow4 '{ 10.39.15.7 }' >/dev/null 2>&1") == 0,
 		      "10.39.15.7 not in the set");
-		CHECK(sh("nft get element inet nsrun allow6 '{ 2001:db8:4e1e::1 }' >/dev/null 2>&1") == 0,
+		CHECK(sh("nft get element inet nsrun allow6 '{ 2001:db8:4e1e::1 }' >/dev/null "
+			 "2>&1") == 0,
 		      "2001:db8:4e1e::1 not in the set");
-		CHECK(sh("nft get element inet nsrun allow6 '{ 2001:db8:4e1f::1 }' >/dev/null 2>&1") != 0,
+		CHECK(sh("nft get element inet nsrun allow6 '{ 2001:db8:4e1f::1 }' >/dev/null "
+			 "2>&1") != 0,
 		      "2001:db8:4e1f::1 is in the set");
-		CHECK(sh("test $(nft list set inet nsrun allow4 | grep -o '/25' | wc -l) -eq 10000") == 0,
+		CHECK(sh("test $(nft list set inet nsrun allow4 | grep -o '/25' | wc -l) -eq "
+			 "10000") == 0,
 		      "allow4 does not hold 10000 intervals");
 	}
 	/* A skeleton that cannot fit one transaction is an error, not a
@@ -324,9 +333,10 @@ Test(nft_commit, split_over_transactions_when_the_socket_is_small, .timeout = 60
 
 static int commit_overlapping(unsigned long host_ino, void *arg)
 {
-	char *e[] = {"10.0.0.0/8", "10.1.0.0/16", "10.1.2.3", "11.0.0.0/8", "12.0.0.0/9",
-		     "12.128.0.0/9", "255.255.255.255", "255.255.255.0/24", "0.0.0.0/32",
-		     "::/0", "2001:db8::/32", "ffff::1", "10.0.0.0/8"};
+	char *e[] = {"10.0.0.0/8", "10.1.0.0/16",  "10.1.2.3",	      "11.0.0.0/8",
+		     "12.0.0.0/9", "12.128.0.0/9", "255.255.255.255", "255.255.255.0/24",
+		     "0.0.0.0/32", "::/0",	   "2001:db8::/32",   "ffff::1",
+		     "10.0.0.0/8"};
 	struct allow_set a = {e, sizeof(e) / sizeof(e[0])};
 
 	(void)arg;
@@ -503,12 +513,14 @@ static int filter_at_work(unsigned long host_ino, void *arg)
 	tap = open_tap();
 	if (tap < 0)
 		return SKIP_CODE;
-	CHECK(netns_child_setup_tap(&p, &err) == 0, "tap: %s: %s", err.detail, strerror(err.errnum));
+	CHECK(netns_child_setup_tap(&p, &err) == 0, "tap: %s: %s", err.detail,
+	      strerror(err.errnum));
 	CHECK(sh("ip -4 addr show dev tap0 | grep -q '10.0.2.100/24'") == 0, "no 10.0.2.100/24");
 	CHECK(sh("ip -4 route | grep -q 'default via 10.0.2.2 dev tap0'") == 0, "no default route");
 	CHECK(sh("ip link show tap0 | grep -q 'mtu 65520'") == 0, "wrong MTU");
 	CHECK(sh("ip -6 addr show dev tap0 | grep -q 'fd00::100/64'") == 0, "no fd00::100/64");
-	CHECK(sh("ip -6 route | grep -q 'default via fd00::2 dev tap0'") == 0, "no v6 default route");
+	CHECK(sh("ip -6 route | grep -q 'default via fd00::2 dev tap0'") == 0,
+	      "no v6 default route");
 
 	/* Allowed: the SYN passes the filter and waits for slirp's MAC. */
 	r = tcp_try(AF_INET, "10.200.1.7", 300, &ms);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "runtime/caps.h"
@@ -240,6 +241,8 @@ static int apply_in_child(const struct res_plan *p, int (*check)(void), bool dro
 		struct nsrun_err err = {0};
 		struct rlimit low = {100, 100};
 
+		/* a safety net: never outlive the test */
+		alarm(10);
 		if (setrlimit(RLIMIT_NOFILE, &low) < 0)
 			_exit(10);
 		/* without CAP_SYS_RESOURCE, as the sandboxed command is */
@@ -272,7 +275,7 @@ static int check_limits(void)
 	return 0;
 }
 
-Test(rlimits, apply_sets_and_clamps)
+Test(rlimits, apply_sets_and_clamps, .init = base)
 {
 	all_fields();
 	pol.res.max_file_size_bytes = 1 * MIB;
@@ -282,14 +285,18 @@ Test(rlimits, apply_sets_and_clamps)
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", st);
 }
 
+/* Bounded: if RLIMIT_CPU did not act, give up after 5 s of wall clock
+ * rather than spin on as an orphan. */
 static int spin(void)
 {
-	for (volatile unsigned long i = 0;; i++)
+	time_t end = time(NULL) + 5;
+
+	while (time(NULL) < end)
 		;
-	return 0;
+	return 40;
 }
 
-Test(rlimits, cpu_seconds_ends_in_sigxcpu, .timeout = 10)
+Test(rlimits, cpu_seconds_ends_in_sigxcpu, .init = base, .timeout = 15)
 {
 	pol.res.cpu_seconds = 1;
 	run_plan();
@@ -315,7 +322,7 @@ static int write_2mib(void)
 	return total == 1 * MIB && errno == EFBIG ? 0 : 31;
 }
 
-Test(rlimits, file_size_cap_is_efbig)
+Test(rlimits, file_size_cap_is_efbig, .init = base)
 {
 	pol.res.max_file_size_bytes = 1 * MIB;
 	run_plan();
