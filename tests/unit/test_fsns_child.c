@@ -149,6 +149,8 @@ static int in_sandbox(pre_fn pre, body_fn body, bool expect_fail)
 				_exit(92);
 			fsns_mount_force_legacy(legacy);
 			r = fsns_child_setup(&plan, &last_err);
+			if (r == 0)
+				r = fsns_child_seal(&plan, uid, gid, &last_err);
 			if (expect_fail != (r < 0)) {
 				fprintf(stderr, "fsns_child_setup: %d %s: %s: %s\n", r,
 					last_err.stage, last_err.detail, strerror(last_err.errnum));
@@ -298,6 +300,26 @@ static int body_scratch_only(void)
 	CHECK(expect_errno(umount2("/proc/keys", MNT_DETACH), EPERM));
 	CHECK(unshare(CLONE_NEWUSER) < 0 && (errno == ENOSPC || errno == EPERM));
 	return 0;
+}
+
+/* The seal: even holding every capability of the command's namespace, the
+ * mounts cannot be made writable, unmasked or unmounted (MNT_LOCKED). */
+static int body_locked_with_caps(void)
+{
+	CHECK(expect_errno(mount(NULL, "/usr", NULL, MS_REMOUNT | MS_BIND, NULL), EPERM));
+	CHECK(expect_errno(mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND, NULL), EPERM));
+	CHECK(expect_errno(mount(NULL, "/proc", NULL, MS_REMOUNT | MS_BIND, NULL), EPERM));
+	CHECK(umount2("/proc/keys", MNT_DETACH) < 0);
+	CHECK(umount2("/usr", MNT_DETACH) < 0);
+	CHECK(expect_errno(open("/proc/sys/user/max_user_namespaces", O_WRONLY), EROFS));
+	CHECK(unshare(CLONE_NEWUSER) < 0 && errno == ENOSPC);
+	return 0;
+}
+
+Test(fsns_child, sealed_mounts_stay_locked_with_capabilities)
+{
+	make_plan("scratch-only");
+	cr_assert_eq(in_sandbox(NULL, body_locked_with_caps, false), 0);
 }
 
 Test(fsns_child, scratch_only_root_is_confined)
