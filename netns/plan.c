@@ -107,9 +107,7 @@ static size_t egress_gaps(const struct host_caps *caps, struct report *rep, cons
 		gaps++;
 		report_downgrade(
 		    rep, LAYER_NETWORK,
-		    "egress needs /dev/net/tun from a user namespace: %.100s; make it mode "
-		    "0666 and load the tun module (modprobe tun); in a container, pass the "
-		    "device; %s",
+		    "egress needs /dev/net/tun from a user namespace: %.380s; %s",
 		    caps->tun.reason, fallback);
 	}
 	if (!caps->nftables.ok) {

@@ -26,7 +26,7 @@
 
 struct probe_result {
 	int ok;
-	char reason[256];
+	char reason[400];
 };
 
 static int write_file(const char *path, const char *text)
@@ -112,8 +112,16 @@ static void probe_tun(struct probe_result *res)
 	struct ifreq ifr;
 
 	if (fd < 0) {
-		snprintf(res->reason, sizeof(res->reason),
-			 "opening /dev/net/tun from a user namespace: %s", strerror(errno));
+		if (errno == ENOENT)
+			snprintf(res->reason, sizeof(res->reason),
+				 "/dev/net/tun is missing: egress through slirp4netns needs it; on "
+				 "a host load the tun module (modprobe tun); give a container the "
+				 "device (docker/podman --device /dev/net/tun; Kubernetes: a device "
+				 "plugin or a hostPath CharDevice volume)");
+		else
+			snprintf(res->reason, sizeof(res->reason),
+				 "opening /dev/net/tun from a user namespace: %s (make it mode "
+				 "0666, as distributions ship it)", strerror(errno));
 		return;
 	}
 	memset(&ifr, 0, sizeof(ifr));
