@@ -90,6 +90,8 @@ int netns_slirp_start(const struct netns_plan *plan, const char *slirp_path, pid
 int netns_slirp_wait_ready(struct netns_slirp *s, int timeout_ms, struct nsrun_err *err);
 /* Closes exit_fd, waits briefly, SIGKILLs if needed, reaps. Idempotent. */
 void netns_slirp_stop(struct netns_slirp *s);
+/* Once the sandbox is gone: SIGKILL without waiting for the exit to finish. */
+void netns_slirp_kill(struct netns_slirp *s);
 
 /* Probes for caps_probe (each forks a short-lived child in fresh user+net
  * namespaces; nothing touches the host's namespaces). */

@@ -224,6 +224,9 @@ static void child_setup(const struct child_ctx *ctx)
 	}
 	if (fsns_child_setup(&plan->fs, &err) < 0)
 		child_fail(ctx->sync_fd, &err);
+	/* sync 1b: in the run's cgroup before anything is forked. */
+	if (sync_expect(ctx->sync_fd, SYNC_CGROUP_JOINED, SYNC_TIMEOUT_MS, &err) < 0)
+		child_fail(ctx->sync_fd, &err);
 	if (plan->net.new_netns && plan->net.egress) {
 		/* sync 3: slirp4netns attached tap0. */
 		if (sync_expect(ctx->sync_fd, SYNC_TAP_READY, SYNC_TIMEOUT_MS, &err) < 0)
@@ -250,8 +253,9 @@ void child_main(const struct child_ctx *ctx)
 
 		/* No pid namespace: a process group is what the supervisor kills. */
 		setpgid(0, 0);
-		/* sync 1 here too: the cgroup is joined before anything runs. */
-		if (sync_expect(ctx->sync_fd, SYNC_GO, SYNC_TIMEOUT_MS, &e2) < 0)
+		/* sync 1 and 1b here too: in the cgroup before anything runs. */
+		if (sync_expect(ctx->sync_fd, SYNC_GO, SYNC_TIMEOUT_MS, &e2) < 0 ||
+		    sync_expect(ctx->sync_fd, SYNC_CGROUP_JOINED, SYNC_TIMEOUT_MS, &e2) < 0)
 			_exit(125);
 		arm_parent_death(ctx->sync_fd);
 	}

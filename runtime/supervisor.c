@@ -410,11 +410,15 @@ static int parent_setup(struct sv *sv, const struct host_caps *caps, struct cgro
 
 	if (plan->sandboxed && write_maps(plan, sv->pid, err) < 0)
 		return -1;
-	if (plan->res.cgroup && cgroup_run_attach(cg, sv->pid, err) < 0)
-		return -1;
 	/* sync 1 */
 	if (sync_send(sv->sync_fd, SYNC_GO, 0, NULL) < 0)
 		return nsrun_err_set(err, "sync", EPIPE, "the sandbox exited before set-up");
+	/* A cgroup v1 migration waits out an RCU grace period (~10 ms): the
+	 * child builds its root meanwhile and forks nothing before sync 1b. */
+	if (plan->res.cgroup && cgroup_run_attach(cg, sv->pid, err) < 0)
+		return -1;
+	if (sync_send(sv->sync_fd, SYNC_CGROUP_JOINED, 0, NULL) < 0)
+		return nsrun_err_set(err, "sync", EPIPE, "the sandbox exited during set-up");
 	if (!plan->sandboxed || !plan->net.egress)
 		return 0;
 	/* sync 2: the filter is in before any interface but lo exists. */
@@ -559,7 +563,7 @@ void supervisor_run(const struct plan *plan, const struct host_caps *caps,
 	if (sv.pidfd >= 0)
 		close(sv.pidfd);
 	if (sv.slirp.pid > 0 || sv.slirp.exit_fd >= 0)
-		netns_slirp_stop(&sv.slirp);
+		netns_slirp_kill(&sv.slirp);
 	timing_mark("output drained");
 	if (have_cg) {
 		res->oom = cgroup_run_oom_killed(&cg);

@@ -6,7 +6,8 @@
 #include "err.h"
 
 enum sync_type {
-	SYNC_GO = 1,		/* sync 1, supervisor -> child: maps written, cgroup joined */
+	SYNC_GO = 1,		/* sync 1, supervisor -> child: maps written */
+	SYNC_CGROUP_JOINED,	/* sync 1b, supervisor -> child: in the run's cgroup */
 	SYNC_FILTER_LOADED,	/* sync 2, child -> supervisor: nft filter committed */
 	SYNC_TAP_READY,		/* sync 3, supervisor -> child: slirp4netns attached tap0 */
 	SYNC_RUNNING,		/* sync 4, child -> supervisor: the command was exec'd */

@@ -419,6 +419,9 @@ t_net_rootless_in_world() {
 	contains "$OUT" ECONNREFUSED
 	expect_exit 1 rl run --override "$pol" -- "$NET_PY" -c "$NET_CLIENT" tcp 169.254.169.254 7000 5
 	contains "$OUT" ECONNREFUSED
+	# slirp4netns is SIGKILLed when the sandbox ends; its exit (closing
+	# tap0) may take some ms after nsrun returns.
+	for _ in $(seq 20); do pgrep -u "$user" -x slirp4netns >/dev/null || break; sleep 0.1; done
 	pgrep -u "$user" -x slirp4netns >/dev/null && fail "a rootless slirp4netns was left behind"
 	return 0
 }
