@@ -10,11 +10,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -26,9 +28,6 @@
 #include "caps.h"
 #include "cleanup.h"
 
-/* A run cgroup younger than this is never swept: its supervisor may be
- * alive in another pid namespace, between mkdir and attach. */
-#define SWEEP_MIN_AGE_S 10
 #define DESTROY_DEADLINE_NS (2 * 1000000000LL)
 
 /* ---------- small file helpers ---------- */
@@ -176,7 +175,8 @@ static void parse_mountinfo(const char *text, struct hier *v2, struct hier *mem,
 }
 
 /* /proc/self/cgroup: "ID:controller,list:/path"; "0::/path" is v2. */
-static void parse_self_cgroup(const char *text, struct hier *v2, struct hier *mem, struct hier *pids)
+static void parse_self_cgroup(const char *text, struct hier *v2, struct hier *mem,
+			      struct hier *pids)
 {
 	char line[1024], ctls[256], path[256];
 
@@ -290,7 +290,8 @@ static void swap_caveat(struct cap_check *c, bool swap_file_present, const char 
 	if (c->ok && !swap_file_present && host_has_swap())
 		snprintf(c->reason, sizeof(c->reason),
 			 "swap is not capped: the host has swap and %s is missing (swap accounting "
-			 "off; boot with swapaccount=1)", what);
+			 "off; boot with swapaccount=1)",
+			 what);
 }
 
 /* <base>/nsrun into a caps dir field; false when it does not fit (a cut
@@ -315,11 +316,14 @@ static void probe_v1(struct host_caps *caps, const struct hier *mem, const struc
 	if (!mem->found)
 		set_no(&caps->cgroup_memory, "no cgroup v1 memory hierarchy is mounted");
 	else if (!own_dir(mem, base, sizeof(base)))
-		set_no(&caps->cgroup_memory, "this process's memory cgroup %s is outside the mounted "
-					     "hierarchy %s", mem->own, mem->mnt);
+		set_no(&caps->cgroup_memory,
+		       "this process's memory cgroup %s is outside the mounted "
+		       "hierarchy %s",
+		       mem->own, mem->mnt);
 	else if (set_run_parent(caps->cgroup_memory_dir, sizeof(caps->cgroup_memory_dir), base,
 				&caps->cgroup_memory)) {
-		probe_create(caps->cgroup_memory_dir, NULL, (struct cap_check *[]){&caps->cgroup_memory},
+		probe_create(caps->cgroup_memory_dir, NULL,
+			     (struct cap_check *[]){&caps->cgroup_memory},
 			     (const char *[]){"memory.limit_in_bytes"}, 1, &swap,
 			     "memory.memsw.limit_in_bytes");
 		swap_caveat(&caps->cgroup_memory, swap, "memory.memsw.limit_in_bytes");
@@ -327,11 +331,14 @@ static void probe_v1(struct host_caps *caps, const struct hier *mem, const struc
 	if (!pids->found)
 		set_no(&caps->cgroup_pids, "no cgroup v1 pids hierarchy is mounted");
 	else if (!own_dir(pids, base, sizeof(base)))
-		set_no(&caps->cgroup_pids, "this process's pids cgroup %s is outside the mounted "
-					   "hierarchy %s", pids->own, pids->mnt);
+		set_no(&caps->cgroup_pids,
+		       "this process's pids cgroup %s is outside the mounted "
+		       "hierarchy %s",
+		       pids->own, pids->mnt);
 	else if (set_run_parent(caps->cgroup_pids_dir, sizeof(caps->cgroup_pids_dir), base,
 				&caps->cgroup_pids)) {
-		probe_create(caps->cgroup_pids_dir, NULL, (struct cap_check *[]){&caps->cgroup_pids},
+		probe_create(caps->cgroup_pids_dir, NULL,
+			     (struct cap_check *[]){&caps->cgroup_pids},
 			     (const char *[]){"pids.max"}, 1, NULL, NULL);
 	}
 }
@@ -363,8 +370,10 @@ static void probe_v2(struct host_caps *caps, const struct hier *v2)
 	size_t n = 0;
 
 	if (!v2->found || !own_dir(v2, base, sizeof(base))) {
-		set_no(&caps->cgroup_memory, "this process's cgroup v2 %s is outside the mounted "
-					     "hierarchy", v2->own);
+		set_no(&caps->cgroup_memory,
+		       "this process's cgroup v2 %s is outside the mounted "
+		       "hierarchy",
+		       v2->own);
 		set_no(&caps->cgroup_pids, "%s", caps->cgroup_memory.reason);
 		return;
 	}
@@ -393,11 +402,13 @@ static void probe_v2(struct host_caps *caps, const struct hier *v2)
 			if (mem)
 				set_no(&caps->cgroup_memory,
 				       "%s holds processes, so cgroup v2 gives its children no "
-				       "controllers, and its parent is not delegated to this user", base);
+				       "controllers, and its parent is not delegated to this user",
+				       base);
 			if (pids)
-				set_no(&caps->cgroup_pids, "%s", caps->cgroup_memory.reason[0]
-								   ? caps->cgroup_memory.reason
-								   : "cgroup v2 parent not delegated");
+				set_no(&caps->cgroup_pids, "%s",
+				       caps->cgroup_memory.reason[0]
+					   ? caps->cgroup_memory.reason
+					   : "cgroup v2 parent not delegated");
 			return;
 		}
 	}
@@ -462,12 +473,14 @@ void cgroup_run_name(char *buf, size_t len)
 {
 	static unsigned counter;
 
-	snprintf(buf, len, "nsrun-%d-%u", (int)getpid(), __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
+	snprintf(buf, len, "nsrun-%d-%u", (int)getpid(),
+		 __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
 }
 
 /* mkdir <dir>/<name>, making <dir> on demand. A concurrent destroy may
  * remove an empty <dir> between our two mkdirs (ENOENT): then again. */
-static int make_run_dir(const char *dir, const char *subtree, const char *name, char *out, size_t len)
+static int make_run_dir(const char *dir, const char *subtree, const char *name, char *out,
+			size_t len)
 {
 	int r = -ENOENT;
 
@@ -484,7 +497,8 @@ static int make_run_dir(const char *dir, const char *subtree, const char *name, 
 	return r;
 }
 
-static int set_limit(const char *dir, const char *file, int64_t v, bool optional, struct nsrun_err *err)
+static int set_limit(const char *dir, const char *file, int64_t v, bool optional,
+		     struct nsrun_err *err)
 {
 	char buf[32];
 	int r;
@@ -510,14 +524,17 @@ static int create_v1(const struct res_plan *p, const struct host_caps *caps, str
 		/* memsw (memory+swap) must stay >= the memory limit, so memory
 		 * first. Without swap accounting there is no memsw file: then at
 		 * least keep this cgroup from swapping (swappiness 0), best effort. */
-		if ((r = set_limit(cg->memory_path, "memory.limit_in_bytes", p->memory_bytes, false, err)) < 0 ||
-		    (r = set_limit(cg->memory_path, "memory.memsw.limit_in_bytes", p->memory_bytes, true, err)) < 0)
+		if ((r = set_limit(cg->memory_path, "memory.limit_in_bytes", p->memory_bytes, false,
+				   err)) < 0 ||
+		    (r = set_limit(cg->memory_path, "memory.memsw.limit_in_bytes", p->memory_bytes,
+				   true, err)) < 0)
 			return r;
 		if (write_at(cg->memory_path, "memory.memsw.limit_in_bytes", "-1") == -ENOENT)
 			write_at(cg->memory_path, "memory.swappiness", "0");
 	}
 	if (p->pids_max >= 0) {
-		r = make_run_dir(caps->cgroup_pids_dir, NULL, cg->name, cg->pids_path, sizeof(cg->pids_path));
+		r = make_run_dir(caps->cgroup_pids_dir, NULL, cg->name, cg->pids_path,
+				 sizeof(cg->pids_path));
 		if (r < 0)
 			return nsrun_err_set(err, "resources", -r, "cgroup mkdir %s/%s",
 					     caps->cgroup_pids_dir, cg->name);
@@ -534,11 +551,13 @@ static int create_v2(const struct res_plan *p, const struct host_caps *caps, str
 	int r;
 
 	snprintf(subtree, sizeof(subtree), "%s%s%s", p->memory_bytes >= 0 ? "+memory" : "",
-		 p->memory_bytes >= 0 && p->pids_max >= 0 ? " " : "", p->pids_max >= 0 ? "+pids" : "");
-	r = make_run_dir(caps->cgroup_memory_dir, subtree, cg->name, cg->v2_path, sizeof(cg->v2_path));
+		 p->memory_bytes >= 0 && p->pids_max >= 0 ? " " : "",
+		 p->pids_max >= 0 ? "+pids" : "");
+	r = make_run_dir(caps->cgroup_memory_dir, subtree, cg->name, cg->v2_path,
+			 sizeof(cg->v2_path));
 	if (r < 0)
-		return nsrun_err_set(err, "resources", -r, "cgroup mkdir %s/%s", caps->cgroup_memory_dir,
-				     cg->name);
+		return nsrun_err_set(err, "resources", -r, "cgroup mkdir %s/%s",
+				     caps->cgroup_memory_dir, cg->name);
 	if (p->memory_bytes >= 0) {
 		/* memory.swap.max 0: memoryBytes caps memory+swap, as memsw on v1.
 		 * oom.group: an OOM kills the whole sandbox at once rather than
@@ -548,15 +567,14 @@ static int create_v2(const struct res_plan *p, const struct host_caps *caps, str
 		    (r = set_limit(cg->v2_path, "memory.oom.group", 1, true, err)) < 0)
 			return r;
 	}
-	if (p->pids_max >= 0 && (r = set_limit(cg->v2_path, "pids.max", p->pids_max, false, err)) < 0)
+	if (p->pids_max >= 0 &&
+	    (r = set_limit(cg->v2_path, "pids.max", p->pids_max, false, err)) < 0)
 		return r;
 	cg->v2_dirfd = open(cg->v2_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (cg->v2_dirfd < 0)
 		return nsrun_err_set(err, "resources", errno, "open %s", cg->v2_path);
 	return 0;
 }
-
-static int start_guard(struct cgroup_run *cg, struct nsrun_err *err);
 
 int cgroup_run_create(const struct res_plan *p, const struct host_caps *caps, const char *name,
 		      struct cgroup_run *cg, struct nsrun_err *err)
@@ -572,8 +590,6 @@ int cgroup_run_create(const struct res_plan *p, const struct host_caps *caps, co
 		cgroup_run_name(cg->name, sizeof(cg->name));
 	cg->version = p->cgroup_version;
 	r = cg->version == 2 ? create_v2(p, caps, cg, err) : create_v1(p, caps, cg, err);
-	if (r == 0)
-		r = start_guard(cg, err);
 	if (r < 0)
 		cgroup_run_destroy(cg);
 	return r;
@@ -592,9 +608,69 @@ int cgroup_run_attach(const struct cgroup_run *cg, pid_t pid, struct nsrun_err *
 			continue;
 		r = write_at(paths[i], "cgroup.procs", buf);
 		if (r < 0)
-			return nsrun_err_set(err, "resources", -r, "attach pid %d to %s", (int)pid, paths[i]);
+			return nsrun_err_set(err, "resources", -r, "attach pid %d to %s", (int)pid,
+					     paths[i]);
 	}
 	return 0;
+}
+
+/* <own cgroup>/nsrun/<name> -> <own cgroup> */
+static void home_of(const char *run_path, char *out, size_t len)
+{
+	char *slash;
+
+	snprintf(out, len, "%s", run_path);
+	for (int i = 0; i < 2 && (slash = strrchr(out, '/')); i++)
+		*slash = '\0';
+}
+
+/* Moves the calling thread into (to_run) or out of the v1 run cgroups;
+ * on a failure halfway the ones already moved are moved back. */
+static int move_self(struct cgroup_run *cg, bool to_run, struct nsrun_err *err)
+{
+	const char *paths[] = {cg->memory_path, cg->pids_path};
+	char dir[512];
+	size_t i;
+	int r = 0;
+
+	if (cg->version == 0)
+		return 0;
+	if (cg->version != 1)
+		return nsrun_err_set(err, "resources", EOPNOTSUPP,
+				     "cgroup v2: clone into the run cgroup with CLONE_INTO_CGROUP");
+	for (i = 0; i < 2; i++) {
+		if (!paths[i][0])
+			continue;
+		if (to_run)
+			snprintf(dir, sizeof(dir), "%s", paths[i]);
+		else
+			home_of(paths[i], dir, sizeof(dir));
+		r = write_at(dir, "tasks", "0");
+		if (r < 0)
+			break;
+	}
+	if (r == 0) {
+		cg->entered = to_run;
+		return 0;
+	}
+	nsrun_err_set(err, "resources", -r, "moving the supervisor %s %s",
+		      to_run ? "into" : "out of", dir);
+	while (to_run && i-- > 0)
+		if (paths[i][0]) {
+			home_of(paths[i], dir, sizeof(dir));
+			write_at(dir, "tasks", "0");
+		}
+	return r;
+}
+
+int cgroup_run_enter(struct cgroup_run *cg, struct nsrun_err *err)
+{
+	return move_self(cg, true, err);
+}
+
+int cgroup_run_leave(struct cgroup_run *cg, struct nsrun_err *err)
+{
+	return move_self(cg, false, err);
 }
 
 static long long read_key(const char *dir, const char *file, const char *key)
@@ -644,7 +720,7 @@ static void kill_procs(const char *path, const char *name)
 
 		if (end == s)
 			break;
-		if (pid <= 0)
+		if (pid <= 0 || pid == getpid())
 			continue;
 		pfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
 		snprintf(pc, sizeof(pc), "/proc/%ld", pid);
@@ -689,42 +765,82 @@ static void remove_all(struct cgroup_run *cg)
 	remove_run_dir(cg->pids_path, cg->name, false);
 }
 
-static __attribute__((noreturn)) void guard_main(struct cgroup_run *cg, int fd)
+/* The guard's argv is the supervisor's (fork, no exec), script text and
+ * all: overwrite it in place so ps shows what it is and a `pgrep -f` for
+ * the script's text does not find it. */
+static void guard_title(void)
+{
+	static const char title[] = "nsrun: cgroup guard";
+	char buf[2048], *s;
+	unsigned long start = 0, end = 0;
+	ssize_t n = read_at("/proc/self", "stat", buf, sizeof(buf));
+
+	prctl(PR_SET_NAME, "nsrun-guard");
+	/* arg_start and arg_end are fields 48 and 49; the comm in field 2 may
+	 * hold spaces, so count from its closing parenthesis (field 3 on) */
+	if (n <= 0 || !(s = strrchr(buf, ')')))
+		return;
+	for (int field = 3; field <= 49 && (s = strchr(s + 1, ' ')); field++) {
+		if (field == 48)
+			start = strtoul(s + 1, NULL, 10);
+		else if (field == 49)
+			end = strtoul(s + 1, NULL, 10);
+	}
+	if (start && end > start + sizeof(title)) {
+		memset((void *)start, 0, end - start);
+		memcpy((void *)start, title, sizeof(title));
+	}
+}
+
+static __attribute__((noreturn)) void guard_main(struct cgroup_run *cg, int fd, pid_t supervisor)
 {
 	sigset_t all;
-	char c;
-	ssize_t n;
+	char c = 0;
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	int keep = fcntl(fd, F_DUPFD, 3); /* off 0..2, which become /dev/null */
+	int sock = fcntl(fd, F_DUPFD, 3); /* off 0..2, which become /dev/null */
+	/* The supervisor's death is seen through a pidfd, not only as EOF on
+	 * the socket: a process the supervisor forks later inherits its end
+	 * of the socket until it execs. */
+	int pfd = (int)syscall(SYS_pidfd_open, supervisor, 0);
+	struct pollfd pf[2];
 
 	/* Only SIGKILL may stop it: it outlives the supervisor on purpose,
-	 * and a terminal's ^C to the supervisor's group must not reach it. */
+	 * and a ^C to the supervisor's process group must not reach it. */
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	setsid();
-	if (keep < 0)
-		_exit(1);
+	guard_title();
 	/* Holding the caller's stdout or the sandbox's pipes open would keep
 	 * their readers from seeing EOF. */
 	for (int i = 0; i < 3 && null >= 0; i++)
 		dup2(null, i);
-	if (keep != 3)
-		dup2(keep, 3);
-	syscall(SYS_close_range, 4, ~0U, 0);
-	while ((n = read(3, &c, 1)) < 0 && errno == EINTR)
-		;
-	if (n != 1) /* EOF: the supervisor died before destroy */
-		remove_all(cg);
+	if (sock < 0)
+		_exit(1);
+	sock = dup2(sock, 3);
+	pfd = pfd >= 0 ? dup2(pfd, 4) : -1;
+	syscall(SYS_close_range, 5, ~0U, 0);
+	pf[0] = (struct pollfd){.fd = sock, .events = POLLIN};
+	pf[1] = (struct pollfd){.fd = pfd, .events = POLLIN};
+	/* pidfd_open ran after the fork: the supervisor may be gone already */
+	if (getppid() == supervisor) {
+		while (poll(pf, pfd >= 0 ? 2 : 1, -1) < 0 && errno == EINTR)
+			;
+		if ((pf[0].revents & (POLLIN | POLLHUP)) && read(sock, &c, 1) == 1 && c == 'd')
+			_exit(0); /* destroy did the work */
+	}
+	remove_all(cg);
 	_exit(0);
 }
 
-static int start_guard(struct cgroup_run *cg, struct nsrun_err *err)
+int cgroup_run_guard(struct cgroup_run *cg, struct nsrun_err *err)
 {
 	int sp[2];
-	pid_t pid;
+	pid_t pid, self = getpid();
 
+	if (cg->version == 0 || cg->guard_fd >= 0)
+		return 0;
 	/* A socket, not a pipe: "done" goes out with MSG_NOSIGNAL, so a guard
-	 * that is already gone cannot SIGPIPE the supervisor. */
+	 * that is gone already cannot SIGPIPE the supervisor. */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
 		return nsrun_err_set(err, "resources", errno, "cgroup guard socket");
 	pid = fork();
@@ -737,7 +853,7 @@ static int start_guard(struct cgroup_run *cg, struct nsrun_err *err)
 	}
 	if (pid == 0) {
 		close(sp[1]);
-		guard_main(cg, sp[0]);
+		guard_main(cg, sp[0], self);
 	}
 	close(sp[0]);
 	cg->guard_fd = sp[1];
@@ -745,23 +861,32 @@ static int start_guard(struct cgroup_run *cg, struct nsrun_err *err)
 	return 0;
 }
 
+/* Tells the guard "done" and reaps it, so a caller that checks for
+ * leftover processes right after we return does not see it. */
+static void stop_guard(struct cgroup_run *cg)
+{
+	if (send(cg->guard_fd, "d", 1, MSG_NOSIGNAL) != 1) {
+		/* gone already (killed): nothing to tell, still to reap */
+	}
+	close(cg->guard_fd);
+	cg->guard_fd = -1;
+	/* ECHILD when an init-style reaper (a pid 1 supervisor) got it first */
+	while (waitpid(cg->guard_pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
 void cgroup_run_destroy(struct cgroup_run *cg)
 {
 	if (cg->version == 0)
 		return;
+	/* never kill or strand ourselves with the run */
+	if (cg->entered)
+		cgroup_run_leave(cg, NULL);
 	if (cg->v2_dirfd >= 0)
 		close(cg->v2_dirfd);
 	remove_all(cg);
-	if (cg->guard_fd >= 0) {
-		/* "done": the guard exits without touching anything */
-		if (send(cg->guard_fd, "d", 1, MSG_NOSIGNAL) != 1) {
-			/* it is gone already; nothing to tell */
-		}
-		close(cg->guard_fd);
-		/* ECHILD when an init-style reaper (pid 1) got it first */
-		while (waitpid(cg->guard_pid, NULL, 0) < 0 && errno == EINTR)
-			;
-	}
+	if (cg->guard_fd >= 0)
+		stop_guard(cg);
 	cgroup_run_init(cg);
 }
 
@@ -769,8 +894,6 @@ static void sweep_dir(const char *dir)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
-	struct stat st;
-	time_t now = time(NULL);
 
 	if (!d)
 		return;
@@ -783,11 +906,12 @@ static void sweep_dir(const char *dir)
 		pid = strtol(de->d_name + 6, &end, 10);
 		if (end == de->d_name + 6 || *end != '-' || pid <= 0)
 			continue;
-		/* Only a dead supervisor's cgroups; EPERM means alive (another uid). */
+		/* Only a dead supervisor's cgroups; EPERM means alive (another
+		 * uid). A supervisor of another pid namespace sharing this dir
+		 * could look dead and lose its empty cgroup between create and
+		 * attach: its attach then fails and the run is refused, so the
+		 * worst case is a failed run, never an uncapped one. */
 		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-			continue;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    now - st.st_mtime < SWEEP_MIN_AGE_S)
 			continue;
 		/* rmdir fails on a cgroup that still has processes: only empty
 		 * ones go, leftovers are for whoever owns them. */

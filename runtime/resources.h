@@ -5,8 +5,11 @@
  *   cgroup_probe()        live host check, once per process (caps.c calls it)
  *   cgroup_sweep_stale()  removes empty run cgroups of dead supervisors
  *   cgroup_run_create()   supervisor, before the clone
- *   cgroup_run_attach()   supervisor, after the clone, before "go" (v1; or
- *                         clone3(CLONE_INTO_CGROUP, cg.v2_dirfd) on v2)
+ *   cgroup_run_enter()/_leave()  v1: around the clone, so the child is
+ *                         born in the run cgroup (v2: clone3 with
+ *                         CLONE_INTO_CGROUP and cg.v2_dirfd instead)
+ *   cgroup_run_attach()   or: after the clone, before "go" (slower on v1)
+ *   cgroup_run_guard()    right after the clone
  *   rlimits_apply()       command process, before exec
  *   cgroup_run_oom_killed(), cgroup_run_destroy()  supervisor, after reaping
  *
@@ -67,15 +70,16 @@ int rlimits_apply(const struct res_plan *p, struct nsrun_err *err);
 /* ---- cgroups ---- */
 
 struct cgroup_run {
-	int version;		/* 0: nothing made; 1: v1 dirs; 2: v2 dir */
-	char name[64];		/* nsrun-<supervisor pid>-<counter> */
-	char memory_path[512];	/* v1 memory run cgroup, "" if none */
-	char pids_path[512];	/* v1 pids run cgroup, "" if none */
-	char v2_path[512];	/* v2 run cgroup, "" if none */
-	int v2_dirfd;		/* O_PATH|O_DIRECTORY fd of v2_path for clone3
-				 * CLONE_INTO_CGROUP; -1 unless v2 */
-	int guard_fd;		/* write end of the guard's pipe; -1 none */
-	pid_t guard_pid;	/* the guard (see cgroup_run_create), 0 none */
+	int version;	       /* 0: nothing made; 1: v1 dirs; 2: v2 dir */
+	char name[64];	       /* nsrun-<supervisor pid>-<counter> */
+	char memory_path[512]; /* v1 memory run cgroup, "" if none */
+	char pids_path[512];   /* v1 pids run cgroup, "" if none */
+	char v2_path[512];     /* v2 run cgroup, "" if none */
+	int v2_dirfd;	       /* O_PATH|O_DIRECTORY fd of v2_path for clone3
+				* CLONE_INTO_CGROUP; -1 unless v2 */
+	int guard_fd;	       /* our end of the guard's socket; -1 none */
+	pid_t guard_pid;       /* the guard (cgroup_run_guard), 0 none */
+	bool entered;	       /* between cgroup_run_enter and _leave */
 };
 
 /* Makes *cg safe to destroy before (or without) a create. */
@@ -87,20 +91,37 @@ void cgroup_run_name(char *buf, size_t len);
 /* Creates <dir>/<name> in each hierarchy the plan needs (the parent "nsrun"
  * dir is made on demand and removed again by destroy when empty) and writes
  * the limits. name NULL: cgroup_run_name(). Nothing to do (plan->cgroup
- * false) returns 0 with cg->version 0. On error nothing is left behind.
- *
- * It also forks a guard: a copy of this process (no exec) in its own
- * session, with every fd closed but a pipe from us, that does nothing until
- * the pipe closes. cgroup_run_destroy() tells it "done" and reaps it; if
- * the supervisor dies first (even SIGKILL) the pipe hits EOF and the guard
- * kills whatever is left in the run cgroup and removes it (SPEC §6: nothing
- * left behind). Call it before creating fds that must see EOF, as the
- * guard closes all it inherits at once anyway. */
+ * false) returns 0 with cg->version 0. On error nothing is left behind. */
 int cgroup_run_create(const struct res_plan *p, const struct host_caps *caps, const char *name,
 		      struct cgroup_run *cg, struct nsrun_err *err);
 
-/* Moves pid (the whole thread group) into the run cgroup(s). */
+/* Starts the guard; call it right after the clone (so the sandbox's init
+ * is the supervisor's first child, and it does not inherit the guard's
+ * socket). The guard is a fork of this process (no exec) in its own
+ * session, all signals blocked, every fd closed but a socket to us and a
+ * pidfd of us, titled "nsrun: cgroup guard" (comm "nsrun-guard"). It waits;
+ * cgroup_run_destroy() tells it "done" and reaps it. If the supervisor dies
+ * first (even by SIGKILL) the guard kills whatever is left in the run
+ * cgroup and removes it (SPEC §6: nothing left behind). ~0.1-0.3 ms.
+ * Without it, a SIGKILLed supervisor's empty cgroups wait for the next
+ * run's cgroup_sweep_stale(). No-op when nothing was created. */
+int cgroup_run_guard(struct cgroup_run *cg, struct nsrun_err *err);
+
+/* Moves pid (the whole thread group) into the run cgroup(s). On v1 the
+ * first such move in a process waits for an RCU grace period (the global
+ * cgroup_threadgroup_rwsem is write-locked): 10-15 ms measured here. */
 int cgroup_run_attach(const struct cgroup_run *cg, pid_t pid, struct nsrun_err *err);
+
+/* v1: moves the calling thread into the run cgroup(s), so that a child
+ * cloned now is born there (and its cgroup namespace is rooted there);
+ * cgroup_run_leave() moves it back to where it was. The supervisor must be
+ * single-threaded: writing "0" to "tasks" moves only the current thread,
+ * which is what lets the kernel skip the global lock (~10 us per move).
+ * v2: returns -EOPNOTSUPP; use clone3(CLONE_INTO_CGROUP, cg->v2_dirfd) or
+ * cgroup_run_attach(). Nothing to do (version 0): returns 0. On failure
+ * enter leaves the caller where it was. */
+int cgroup_run_enter(struct cgroup_run *cg, struct nsrun_err *err);
+int cgroup_run_leave(struct cgroup_run *cg, struct nsrun_err *err);
 
 /* True when the kernel OOM-killed a process of this run (memory cap hit). */
 bool cgroup_run_oom_killed(const struct cgroup_run *cg);
@@ -111,8 +132,9 @@ bool cgroup_run_oom_killed(const struct cgroup_run *cg);
 void cgroup_run_destroy(struct cgroup_run *cg);
 
 /* Cheap (one readdir per hierarchy): removes empty nsrun-<pid>-* cgroups
- * whose supervisor pid no longer exists and that are older than a few
- * seconds, i.e. left by a supervisor that was SIGKILLed. */
+ * whose supervisor pid no longer exists: left by a supervisor that was
+ * SIGKILLed together with its guard (or before it started one). Call it
+ * at the start of each run, after caps are probed. */
 void cgroup_sweep_stale(const struct host_caps *caps);
 
 /* Live, once per process: cgroup version, and whether this process can make

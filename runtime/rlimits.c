@@ -7,12 +7,18 @@
 static const char *rlimit_name(int resource)
 {
 	switch (resource) {
-	case RLIMIT_CPU: return "RLIMIT_CPU";
-	case RLIMIT_NOFILE: return "RLIMIT_NOFILE";
-	case RLIMIT_FSIZE: return "RLIMIT_FSIZE";
-	case RLIMIT_CORE: return "RLIMIT_CORE";
-	case RLIMIT_NPROC: return "RLIMIT_NPROC";
-	default: return "rlimit";
+	case RLIMIT_CPU:
+		return "RLIMIT_CPU";
+	case RLIMIT_NOFILE:
+		return "RLIMIT_NOFILE";
+	case RLIMIT_FSIZE:
+		return "RLIMIT_FSIZE";
+	case RLIMIT_CORE:
+		return "RLIMIT_CORE";
+	case RLIMIT_NPROC:
+		return "RLIMIT_NPROC";
+	default:
+		return "rlimit";
 	}
 }
 
@@ -26,8 +32,8 @@ static int apply_one(const struct res_rlimit *want, struct nsrun_err *err)
 	 * namespace, which the sandbox never has (and RLIMIT_NOFILE is also
 	 * bounded by fs.nr_open). The host's lower hard limit is then the
 	 * stricter cap, so clamping keeps the promise. */
-	if (errno == EPERM && getrlimit(want->resource, &cur) == 0 && cur.rlim_max != RLIM_INFINITY &&
-	    want->hard > cur.rlim_max) {
+	if (errno == EPERM && getrlimit(want->resource, &cur) == 0 &&
+	    cur.rlim_max != RLIM_INFINITY && want->hard > cur.rlim_max) {
 		rl.rlim_max = cur.rlim_max;
 		if (rl.rlim_cur > rl.rlim_max)
 			rl.rlim_cur = rl.rlim_max;

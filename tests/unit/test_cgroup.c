@@ -91,7 +91,8 @@ static void go(int fd)
 static void hog_200mib(void)
 {
 	for (int i = 0; i < 200; i++) {
-		char *m = mmap(NULL, MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *m =
+		    mmap(NULL, MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 		if (m == MAP_FAILED)
 			_exit(91);
@@ -134,6 +135,9 @@ Test(cgroup_live, oom_at_64mib, .init = setup_run, .fini = cleanup_run)
 
 	kids[0] = spawn_waiting(&fd, hog_200mib);
 	cr_assert_eq(cgroup_run_attach(&run, kids[0], &err), 0, "%s", err.detail);
+	cr_assert_eq(cgroup_run_guard(&run, &err), 0, "%s", err.detail);
+	pid_t guard = run.guard_pid;
+	cr_assert_gt(guard, 0);
 	go(fd);
 	cr_assert_eq(waitpid(kids[0], &st, 0), kids[0]);
 	kids[0] = 0;
@@ -142,6 +146,8 @@ Test(cgroup_live, oom_at_64mib, .init = setup_run, .fini = cleanup_run)
 
 	cgroup_run_destroy(&run);
 	cr_assert(!exists(mem), "%s left behind", mem);
+	/* destroy reaped the guard: no zombie, no process */
+	cr_assert(kill(guard, 0) < 0 && errno == ESRCH, "guard %d still there", (int)guard);
 	cr_assert(!exists(pids), "%s left behind", pids);
 	cr_assert_eq(run.version, 0);
 }
@@ -189,11 +195,10 @@ Test(cgroup_live, pids_cap_and_destroy_kills_leftovers, .init = setup_run, .fini
 	cr_assert(!exists(path), "%s left behind", path);
 }
 
-Test(cgroup_live, sweep_removes_only_dead_and_old, .init = setup_run, .fini = cleanup_run)
+Test(cgroup_live, sweep_removes_only_dead_owners, .init = setup_run, .fini = cleanup_run)
 {
 	struct host_caps caps;
-	char dead[600], alive[600];
-	struct timespec old[2] = {{.tv_sec = time(NULL) - 3600}, {.tv_sec = time(NULL) - 3600}};
+	char dead[600], alive[600], other[600];
 	pid_t pid;
 
 	need_cgroups(&caps);
@@ -204,18 +209,86 @@ Test(cgroup_live, sweep_removes_only_dead_and_old, .init = setup_run, .fini = cl
 	mkdir(caps.cgroup_memory_dir, 0755);
 	snprintf(dead, sizeof(dead), "%s/nsrun-%d-0", caps.cgroup_memory_dir, (int)pid);
 	snprintf(alive, sizeof(alive), "%s/nsrun-%d-0", caps.cgroup_memory_dir, (int)getpid());
+	snprintf(other, sizeof(other), "%s/not-nsrun-%d", caps.cgroup_memory_dir, (int)pid);
 	cr_assert_eq(mkdir(dead, 0755), 0, "%s: %s", dead, strerror(errno));
 	cr_assert_eq(mkdir(alive, 0755), 0, "%s: %s", alive, strerror(errno));
-	utimensat(AT_FDCWD, alive, old, 0);
-	/* young and dead: kept (its owner may live in another pid namespace) */
-	cgroup_sweep_stale(&caps);
-	cr_assert(exists(dead));
-	cr_assert_eq(utimensat(AT_FDCWD, dead, old, 0), 0, "%s", strerror(errno));
+	cr_assert_eq(mkdir(other, 0755), 0, "%s: %s", other, strerror(errno));
 	cgroup_sweep_stale(&caps);
 	cr_assert(!exists(dead), "stale cgroup not swept");
 	cr_assert(exists(alive), "a live supervisor's cgroup was swept");
+	cr_assert(exists(other), "a cgroup nsrun did not name was swept");
 	rmdir(alive);
+	rmdir(other);
 	rmdir(caps.cgroup_memory_dir);
+}
+
+static bool in_run(pid_t pid, const char *name)
+{
+	char path[64], buf[2048], needle[80];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	snprintf(needle, sizeof(needle), "/%s\n", name);
+	return strstr(buf, needle) != NULL;
+}
+
+static long long us_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000LL + t.tv_nsec / 1000;
+}
+
+/* v1: the supervisor steps into the run cgroup for the clone, so the child
+ * is born there without a (slow) migration, and steps out again. */
+Test(cgroup_live, enter_fork_leave, .init = setup_run, .fini = cleanup_run)
+{
+	struct host_caps caps;
+	struct res_plan plan = {.cgroup = true, .memory_bytes = 64 * MIB, .pids_max = 16};
+	struct nsrun_err err = {0};
+	long long t0, t1;
+
+	need_cgroups(&caps);
+	plan.cgroup_version = caps.cgroup_version;
+	cr_assert_eq(cgroup_run_create(&plan, &caps, NULL, &run, &err), 0, "%s", err.detail);
+	if (run.version != 1) {
+		cr_assert_eq(cgroup_run_enter(&run, &err), -EOPNOTSUPP);
+		return;
+	}
+	t0 = us_now();
+	cr_assert_eq(cgroup_run_enter(&run, &err), 0, "%s", err.detail);
+	cr_assert(in_run(getpid(), run.name));
+	kids[0] = fork();
+	if (kids[0] == 0) {
+		alarm(30);
+		pause();
+		_exit(0);
+	}
+	cr_assert_eq(cgroup_run_leave(&run, &err), 0, "%s", err.detail);
+	t1 = us_now();
+	cr_log_info("enter + fork + leave: %lld us", t1 - t0);
+	cr_assert_not(in_run(getpid(), run.name), "the supervisor stayed in the run cgroup");
+	cr_assert(in_run(kids[0], run.name), "the child was not born in the run cgroup");
+	/* destroy kills the child, not us */
+	cgroup_run_destroy(&run);
+	int st;
+	cr_assert_eq(waitpid(kids[0], &st, 0), kids[0]);
+	kids[0] = 0;
+	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+
+	/* destroy while still entered: moves us out first, kills only the run */
+	cr_assert_eq(cgroup_run_create(&plan, &caps, NULL, &run, &err), 0, "%s", err.detail);
+	cr_assert_eq(cgroup_run_enter(&run, &err), 0, "%s", err.detail);
+	cgroup_run_destroy(&run);
+	cr_assert_not(in_run(getpid(), "nsrun"));
 }
 
 static bool gone_or_zombie(pid_t pid)
@@ -263,9 +336,10 @@ Test(cgroup_live, guard_cleans_up_after_supervisor_sigkill, .init = setup_run, .
 			pause();
 			_exit(0);
 		}
-		if (cgroup_run_attach(&cg, kid, &err) < 0)
+		if (cgroup_run_attach(&cg, kid, &err) < 0 || cgroup_run_guard(&cg, &err) < 0)
 			_exit(2);
-		if (write(p[1], &cg, sizeof(cg)) != sizeof(cg) || write(p[1], &kid, sizeof(kid)) != sizeof(kid))
+		if (write(p[1], &cg, sizeof(cg)) != sizeof(cg) ||
+		    write(p[1], &kid, sizeof(kid)) != sizeof(kid))
 			_exit(3);
 		pause();
 		_exit(4);
@@ -285,11 +359,13 @@ Test(cgroup_live, guard_cleans_up_after_supervisor_sigkill, .init = setup_run, .
 	waitpid(sup, NULL, 0);
 	kids[0] = 0;
 	const char *path = copy.version == 2 ? copy.v2_path : copy.memory_path;
-	for (int i = 0; i < 300 && (exists(path) || exists(copy.pids_path) || !gone_or_zombie(sleeper)); i++)
+	for (int i = 0;
+	     i < 300 && (exists(path) || exists(copy.pids_path) || !gone_or_zombie(sleeper)); i++)
 		usleep(10000);
 	cr_assert(!exists(path), "%s left behind after supervisor SIGKILL", path);
 	cr_assert(!copy.pids_path[0] || !exists(copy.pids_path), "%s left behind", copy.pids_path);
-	cr_assert(gone_or_zombie(sleeper), "sandbox process %d survived its supervisor", (int)sleeper);
+	cr_assert(gone_or_zombie(sleeper), "sandbox process %d survived its supervisor",
+		  (int)sleeper);
 	for (int i = 0; i < 100 && !gone_or_zombie(copy.guard_pid); i++)
 		usleep(10000);
 	cr_assert(gone_or_zombie(copy.guard_pid), "the guard %d did not exit", (int)copy.guard_pid);
@@ -430,7 +506,8 @@ Test(cgroup_probe, v2_own_cgroup_with_controllers, .init = fake_init, .fini = fa
 	put("cg/app/cgroup.controllers", "cpu io memory pids\n");
 	put("cg/app/cgroup.subtree_control", "memory pids\n");
 	put("cg/app/nsrun/cgroup.subtree_control", "");
-	fake_probe_dir("cg/app/nsrun", (const char *[]){"memory.max", "pids.max", "memory.swap.max", NULL});
+	fake_probe_dir("cg/app/nsrun",
+		       (const char *[]){"memory.max", "pids.max", "memory.swap.max", NULL});
 	probe_fake(&caps, "40 25 0:30 / %s/cg rw - cgroup2 cgroup2 rw,nsdelegate\n", "0::/app\n");
 	cr_assert_eq(caps.cgroup_version, 2);
 	cr_assert(caps.cgroup_memory.ok, "%s", caps.cgroup_memory.reason);
@@ -467,7 +544,8 @@ Test(cgroup_probe, v2_delegated_parent, .init = fake_init, .fini = fake_fini)
 	mkdirs("cg/user/app/cgroup.subtree_control");
 	put("cg/user/app/cgroup.controllers", "memory pids\n");
 	put("cg/user/nsrun/cgroup.subtree_control", "");
-	fake_probe_dir("cg/user/nsrun", (const char *[]){"memory.max", "pids.max", "memory.swap.max", NULL});
+	fake_probe_dir("cg/user/nsrun",
+		       (const char *[]){"memory.max", "pids.max", "memory.swap.max", NULL});
 	snprintf(path, sizeof(path), "%s/cg/user", tmp);
 	/* root may write any cgroup, so for root delegation is systemd's mark */
 	if (geteuid() == 0 && setxattr(path, "trusted.delegate", "1", 1, 0) < 0)
@@ -485,7 +563,8 @@ Test(cgroup_probe, v2_delegated_parent, .init = fake_init, .fini = fake_fini)
 	probe_fake(&caps, "40 25 0:30 / %s/cg rw - cgroup2 cgroup2 rw\n", "0::/user/app\n");
 	chmod(path, 0755);
 	cr_assert(!caps.cgroup_memory.ok);
-	cr_assert(strstr(caps.cgroup_memory.reason, "not delegated"), "%s", caps.cgroup_memory.reason);
+	cr_assert(strstr(caps.cgroup_memory.reason, "not delegated"), "%s",
+		  caps.cgroup_memory.reason);
 }
 
 Test(cgroup_probe, no_cgroupfs)
@@ -508,8 +587,8 @@ Test(cgroup_probe, live_probe_is_fast)
 		cgroup_probe(&caps);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	long us = ((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec)) / 10000;
-	cr_log_info("cgroup_probe: %ld us (version %d, memory %s, pids %s)", us, caps.cgroup_version,
-		    caps.cgroup_memory.ok ? "ok" : caps.cgroup_memory.reason,
+	cr_log_info("cgroup_probe: %ld us (version %d, memory %s, pids %s)", us,
+		    caps.cgroup_version, caps.cgroup_memory.ok ? "ok" : caps.cgroup_memory.reason,
 		    caps.cgroup_pids.ok ? "ok" : caps.cgroup_pids.reason);
 	/* generous: speed belongs to benchmarks; this only catches a probe
 	 * that sleeps or scans */

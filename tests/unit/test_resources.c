@@ -72,7 +72,8 @@ static const char *note_with(const char *needle)
 static const char *downgrade_with(const char *needle)
 {
 	for (size_t i = 0; i < rep.n_downgrades; i++)
-		if (rep.downgrades[i].layer == LAYER_RESOURCES && strstr(rep.downgrades[i].text, needle))
+		if (rep.downgrades[i].layer == LAYER_RESOURCES &&
+		    strstr(rep.downgrades[i].text, needle))
 			return rep.downgrades[i].text;
 	return NULL;
 }
@@ -176,8 +177,9 @@ Test(resources_plan, no_cgroup_at_all)
 
 Test(resources_plan, swap_caveat_becomes_a_note)
 {
-	snprintf(caps.cgroup_memory.reason, sizeof(caps.cgroup_memory.reason),
-		 "swap is not capped: the host has swap and memory.memsw.limit_in_bytes is missing");
+	snprintf(
+	    caps.cgroup_memory.reason, sizeof(caps.cgroup_memory.reason),
+	    "swap is not capped: the host has swap and memory.memsw.limit_in_bytes is missing");
 	pol.res.memory_bytes = 64 * MIB;
 	run_plan();
 	cr_assert(note_with("memoryBytes: swap is not capped"));
