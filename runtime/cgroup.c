@@ -259,7 +259,11 @@ static void probe_create(const char *dir, const char *subtree, struct cap_check 
 		goto out;
 	}
 	snprintf(probe, sizeof(probe), "%s/nsrun-%d-probe", dir, (int)getpid());
-	if (mkdir(probe, 0755) < 0 && errno != EEXIST) {
+	/* A concurrent run may remove the empty parent between our two
+	 * mkdirs (ENOENT): make it again rather than report a false gap. */
+	for (int tries = 0; tries < 3 && mkdir(probe, 0755) < 0 && errno == ENOENT; tries++)
+		made_dir = mkdir(dir, 0755) == 0 || made_dir;
+	if (access(probe, F_OK) < 0) {
 		e = errno;
 		for (size_t i = 0; i < n; i++)
 			explain_mkdir(checks[i], dir, e);

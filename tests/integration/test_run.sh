@@ -207,3 +207,11 @@ t_script_file_without_new_root() {
 	expect_exit 0 "$NSRUN" script --policy "$p" --script-file "$T_TMP/s.sh"
 	contains "$OUT" "in-place $T_TMP/s.sh"
 }
+
+# Regression: a run's cgroup probe used to lose a race with another run
+# removing the shared parent cgroup, and refused to start (exit 125).
+t_concurrent_runs_never_refuse() {
+	only_root
+	seq 120 | xargs -P 8 -I{} sh -c '"$1" run -- true >/dev/null 2>&1 || echo "run failed: $?"' _ "$NSRUN" >"$T_TMP/fails"
+	[ ! -s "$T_TMP/fails" ] || fail "$(sort "$T_TMP/fails" | uniq -c)"
+}
