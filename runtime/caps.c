@@ -25,14 +25,13 @@
 
 static void explain_userns(struct cap_check *c, int e);
 
-static void set_ok(struct cap_check *c)
+void cap_check_ok(struct cap_check *c)
 {
 	c->ok = true;
 	c->reason[0] = '\0';
 }
 
-static void set_no(struct cap_check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_no(struct cap_check *c, const char *fmt, ...)
+void cap_check_no(struct cap_check *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -64,24 +63,24 @@ void caps_explain_userns(int e, char *buf, size_t len)
 static void explain_userns(struct cap_check *c, int e)
 {
 	if (read_long_file("/proc/sys/user/max_user_namespaces", 1) == 0)
-		set_no(c, "user namespaces are disabled: user.max_user_namespaces=0 on the host (for a "
+		cap_check_no(c, "user namespaces are disabled: user.max_user_namespaces=0 on the host (for a "
 			  "container: on its node); run `sysctl -w user.max_user_namespaces=15000` there");
 	else if (read_long_file("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", 0) == 1)
-		set_no(c, "AppArmor restricts unprivileged user namespaces "
+		cap_check_no(c, "AppArmor restricts unprivileged user namespaces "
 			  "(kernel.apparmor_restrict_unprivileged_userns=1, Ubuntu 23.10+); run "
 			  "`sysctl -w kernel.apparmor_restrict_unprivileged_userns=0` or give nsrun an "
 			  "AppArmor profile with the 'userns' permission");
 	else if (read_long_file("/proc/sys/kernel/unprivileged_userns_clone", 1) == 0)
-		set_no(c, "unprivileged user namespaces are disabled: "
+		cap_check_no(c, "unprivileged user namespaces are disabled: "
 			  "run `sysctl -w kernel.unprivileged_userns_clone=1`");
 	else if (e == EPERM || e == ENOSYS)
-		set_no(c, "clone(CLONE_NEWUSER) is refused (%s): the container runtime's seccomp "
+		cap_check_no(c, "clone(CLONE_NEWUSER) is refused (%s): the container runtime's seccomp "
 			  "profile most likely blocks it (the Docker/containerd default does); run the "
 			  "container with scripts/container/seccomp-nsrun.json (docker --security-opt "
 			  "seccomp=FILE; Kubernetes seccompProfile type Localhost)",
 		       strerror(e));
 	else
-		set_no(c, "clone(CLONE_NEWUSER) failed: %s", strerror(e));
+		cap_check_no(c, "clone(CLONE_NEWUSER) failed: %s", strerror(e));
 }
 
 /* Raw clone with fork semantics: the child continues here on a copy of the
@@ -123,8 +122,8 @@ static void probe_namespaces(struct host_caps *caps)
 	if (pid == 0)
 		_exit(probe_proc_child());
 	if (pid > 0) {
-		set_ok(&caps->userns);
-		set_ok(&caps->netns);
+		cap_check_ok(&caps->userns);
+		cap_check_ok(&caps->netns);
 		code = wait_code(pid);
 	} else {
 		int e = errno;
@@ -132,21 +131,21 @@ static void probe_namespaces(struct host_caps *caps)
 		pid = clone_fork(base);
 		if (pid < 0) {
 			explain_userns(&caps->userns, e);
-			set_no(&caps->netns, "no user namespace to make it in");
-			set_no(&caps->procfs, "no user namespace to mount it in");
+			cap_check_no(&caps->netns, "no user namespace to make it in");
+			cap_check_no(&caps->procfs, "no user namespace to mount it in");
 			return;
 		}
 		if (pid == 0)
 			_exit(probe_proc_child());
-		set_ok(&caps->userns);
-		set_no(&caps->netns, "clone(CLONE_NEWNET) in a user namespace failed: %s",
+		cap_check_ok(&caps->userns);
+		cap_check_no(&caps->netns, "clone(CLONE_NEWNET) in a user namespace failed: %s",
 		       strerror(e));
 		code = wait_code(pid);
 	}
 	if (code == 0)
-		set_ok(&caps->procfs);
+		cap_check_ok(&caps->procfs);
 	else if (code == 11)
-		set_no(&caps->procfs,
+		cap_check_no(&caps->procfs,
 		       "a fresh /proc cannot be mounted: this host or container masks /proc paths "
 		       "(the host's /proc is never bound instead); run the container with an unmasked "
 		       "/proc: Docker --security-opt systempaths=unconfined, Podman --security-opt "
@@ -155,13 +154,13 @@ static void probe_namespaces(struct host_caps *caps)
 	else if (read_long_file("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", 0) == 1)
 		/* Ubuntu's restriction lets the clone succeed but leaves the new
 		 * namespace without capabilities: the first mount fails. */
-		set_no(&caps->procfs,
+		cap_check_no(&caps->procfs,
 		       "AppArmor restricts unprivileged user namespaces "
 		       "(kernel.apparmor_restrict_unprivileged_userns=1): the namespace has no "
 		       "capabilities; run `sysctl -w kernel.apparmor_restrict_unprivileged_userns=0` or "
 		       "give nsrun an AppArmor profile with the 'userns' permission");
 	else
-		set_no(&caps->procfs, "mounting a fresh /proc failed (probe code %d)", code);
+		cap_check_no(&caps->procfs, "mounting a fresh /proc failed (probe code %d)", code);
 }
 
 static bool find_in_path(const char *name, char *out, size_t len)
@@ -190,22 +189,22 @@ static void probe_egress(struct host_caps *caps, bool what_assumed)
 	if (forced && *forced) {
 		snprintf(caps->slirp4netns_path, sizeof(caps->slirp4netns_path), "%s", forced);
 		if (forced[0] == '/' && access(forced, X_OK) == 0)
-			set_ok(&caps->slirp4netns);
+			cap_check_ok(&caps->slirp4netns);
 		else
-			set_no(&caps->slirp4netns, "NSRUN_SLIRP4NETNS=%s is not an executable absolute path",
+			cap_check_no(&caps->slirp4netns, "NSRUN_SLIRP4NETNS=%s is not an executable absolute path",
 			       forced);
 	} else if (find_in_path("slirp4netns", caps->slirp4netns_path,
 				sizeof(caps->slirp4netns_path))) {
-		set_ok(&caps->slirp4netns);
+		cap_check_ok(&caps->slirp4netns);
 	} else {
-		set_no(&caps->slirp4netns,
+		cap_check_no(&caps->slirp4netns,
 		       "slirp4netns not found in PATH: install it (apt-get install slirp4netns)");
 	}
 	if (what_assumed)
 		return;
 	if (!caps->netns.ok) {
-		set_no(&caps->nftables, "no network namespace to load a ruleset in");
-		set_no(&caps->tun, "no network namespace to create tap0 in");
+		cap_check_no(&caps->nftables, "no network namespace to load a ruleset in");
+		cap_check_no(&caps->tun, "no network namespace to create tap0 in");
 		return;
 	}
 	caps->nftables.ok = netns_probe_nftables(caps->nftables.reason, sizeof(caps->nftables.reason));
@@ -218,15 +217,15 @@ static void probe_seccomp(struct host_caps *caps)
 	long v;
 
 	if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) == 0)
-		set_ok(&caps->seccomp);
+		cap_check_ok(&caps->seccomp);
 	else
-		set_no(&caps->seccomp, "seccomp filters are unavailable (%s): the kernel needs "
+		cap_check_no(&caps->seccomp, "seccomp filters are unavailable (%s): the kernel needs "
 				       "CONFIG_SECCOMP_FILTER", strerror(errno));
 	v = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
 	if (v >= 1)
-		set_ok(&caps->landlock);
+		cap_check_ok(&caps->landlock);
 	else
-		set_no(&caps->landlock, "Landlock unavailable: %s", strerror(errno));
+		cap_check_no(&caps->landlock, "Landlock unavailable: %s", strerror(errno));
 }
 
 static int count_supp_groups(gid_t primary)
@@ -250,27 +249,27 @@ void caps_probe(struct host_caps *caps, unsigned what)
 	caps->n_supp_groups = count_supp_groups(caps->gid);
 	if (uname(&u) == 0)
 		snprintf(caps->kernel, sizeof(caps->kernel), "%s %s %s", u.sysname, u.release, u.machine);
-	set_no(&caps->userns, "not probed");
-	set_no(&caps->netns, "not probed");
-	set_no(&caps->procfs, "not probed");
-	set_no(&caps->nftables, "not probed");
-	set_no(&caps->tun, "not probed");
-	set_no(&caps->slirp4netns, "not probed");
-	set_no(&caps->seccomp, "not probed");
-	set_no(&caps->landlock, "not probed");
-	set_no(&caps->cgroup_memory, "not probed");
-	set_no(&caps->cgroup_pids, "not probed");
+	cap_check_no(&caps->userns, "not probed");
+	cap_check_no(&caps->netns, "not probed");
+	cap_check_no(&caps->procfs, "not probed");
+	cap_check_no(&caps->nftables, "not probed");
+	cap_check_no(&caps->tun, "not probed");
+	cap_check_no(&caps->slirp4netns, "not probed");
+	cap_check_no(&caps->seccomp, "not probed");
+	cap_check_no(&caps->landlock, "not probed");
+	cap_check_no(&caps->cgroup_memory, "not probed");
+	cap_check_no(&caps->cgroup_pids, "not probed");
 	bool assumed = what & CAPS_ASSUME_LIVE;
 
 	if (assumed) {
 		/* Fail-closed runs skip the namespace probes: the run itself is
 		 * the live test, and any failure refuses it (exit 125). */
-		set_ok(&caps->userns);
-		set_ok(&caps->netns);
-		set_ok(&caps->procfs);
+		cap_check_ok(&caps->userns);
+		cap_check_ok(&caps->netns);
+		cap_check_ok(&caps->procfs);
 		if (what & CAPS_EGRESS) {
-			set_ok(&caps->nftables);
-			set_ok(&caps->tun);
+			cap_check_ok(&caps->nftables);
+			cap_check_ok(&caps->tun);
 		}
 		what &= ~CAPS_NS;
 	} else if (what & (CAPS_NS | CAPS_EGRESS)) {
@@ -291,18 +290,18 @@ void caps_all_ok(struct host_caps *caps, bool root)
 	caps->uid = root ? 0 : 1000;
 	caps->gid = root ? 0 : 1000;
 	snprintf(caps->kernel, sizeof(caps->kernel), "Linux test x86_64");
-	set_ok(&caps->userns);
-	set_ok(&caps->netns);
-	set_ok(&caps->procfs);
-	set_ok(&caps->nftables);
-	set_ok(&caps->tun);
-	set_ok(&caps->slirp4netns);
+	cap_check_ok(&caps->userns);
+	cap_check_ok(&caps->netns);
+	cap_check_ok(&caps->procfs);
+	cap_check_ok(&caps->nftables);
+	cap_check_ok(&caps->tun);
+	cap_check_ok(&caps->slirp4netns);
 	snprintf(caps->slirp4netns_path, sizeof(caps->slirp4netns_path), "/usr/bin/slirp4netns");
-	set_ok(&caps->seccomp);
-	set_ok(&caps->landlock);
+	cap_check_ok(&caps->seccomp);
+	cap_check_ok(&caps->landlock);
 	caps->cgroup_version = 1;
-	set_ok(&caps->cgroup_memory);
-	set_ok(&caps->cgroup_pids);
+	cap_check_ok(&caps->cgroup_memory);
+	cap_check_ok(&caps->cgroup_pids);
 	snprintf(caps->cgroup_memory_dir, sizeof(caps->cgroup_memory_dir), "/sys/fs/cgroup/memory/nsrun");
 	snprintf(caps->cgroup_pids_dir, sizeof(caps->cgroup_pids_dir), "/sys/fs/cgroup/pids/nsrun");
 }

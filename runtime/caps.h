@@ -14,6 +14,9 @@ struct cap_check {
 	char reason[CAPS_REASON_LEN]; /* why not, in plain words, when !ok */
 };
 
+void cap_check_ok(struct cap_check *c);
+void cap_check_no(struct cap_check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 struct host_caps {
 	bool euid_is_root;
 	uid_t uid;

@@ -99,22 +99,6 @@ static bool has_word(const char *list, const char *word)
 	return false;
 }
 
-static void set_ok(struct cap_check *c)
-{
-	c->ok = true;
-	c->reason[0] = '\0';
-}
-
-static void set_no(struct cap_check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_no(struct cap_check *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	c->ok = false;
-	va_start(ap, fmt);
-	vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
-	va_end(ap);
-}
 
 /* ---------- probe ---------- */
 
@@ -228,11 +212,11 @@ static bool host_has_swap(void)
 static void explain_mkdir(struct cap_check *c, const char *dir, int e)
 {
 	if (e == EACCES || e == EPERM)
-		set_no(c, "no write access to %s", dir);
+		cap_check_no(c, "no write access to %s", dir);
 	else if (e == EROFS)
-		set_no(c, "%s is mounted read-only", dir);
+		cap_check_no(c, "%s is mounted read-only", dir);
 	else
-		set_no(c, "cannot create a cgroup in %s: %s", dir, strerror(e));
+		cap_check_no(c, "cannot create a cgroup in %s: %s", dir, strerror(e));
 }
 
 /* The live test: make <dir> (the "nsrun" parent) and a probe cgroup in it,
@@ -255,7 +239,7 @@ static void probe_create(const char *dir, const char *subtree, struct cap_check 
 	if (subtree && write_at(dir, "cgroup.subtree_control", subtree) < 0) {
 		e = errno;
 		for (size_t i = 0; i < n; i++)
-			set_no(checks[i], "cannot enable %s in %s: %s", subtree, dir, strerror(e));
+			cap_check_no(checks[i], "cannot enable %s in %s: %s", subtree, dir, strerror(e));
 		goto out;
 	}
 	snprintf(probe, sizeof(probe), "%s/nsrun-%d-probe", dir, (int)getpid());
@@ -273,11 +257,11 @@ static void probe_create(const char *dir, const char *subtree, struct cap_check 
 		snprintf(path, sizeof(path), "%s/%s", probe, files[i]);
 		int fd = open(path, O_WRONLY | O_CLOEXEC);
 		if (fd < 0) {
-			set_no(checks[i], "cannot write %s: %s", path, strerror(errno));
+			cap_check_no(checks[i], "cannot write %s: %s", path, strerror(errno));
 			continue;
 		}
 		close(fd);
-		set_ok(checks[i]);
+		cap_check_ok(checks[i]);
 	}
 	if (swap_ok) {
 		snprintf(path, sizeof(path), "%s/%s", probe, swap_file);
@@ -306,7 +290,7 @@ static bool set_run_parent(char *dst, size_t len, const char *base, struct cap_c
 
 	if (n < 0 || (size_t)n >= len) {
 		dst[0] = '\0';
-		set_no(c, "cgroup path too long: %s", base);
+		cap_check_no(c, "cgroup path too long: %s", base);
 		return false;
 	}
 	return true;
@@ -318,9 +302,9 @@ static void probe_v1(struct host_caps *caps, const struct hier *mem, const struc
 	bool swap = true;
 
 	if (!mem->found)
-		set_no(&caps->cgroup_memory, "no cgroup v1 memory hierarchy is mounted");
+		cap_check_no(&caps->cgroup_memory, "no cgroup v1 memory hierarchy is mounted");
 	else if (!own_dir(mem, base, sizeof(base)))
-		set_no(&caps->cgroup_memory,
+		cap_check_no(&caps->cgroup_memory,
 		       "this process's memory cgroup %s is outside the mounted "
 		       "hierarchy %s",
 		       mem->own, mem->mnt);
@@ -333,9 +317,9 @@ static void probe_v1(struct host_caps *caps, const struct hier *mem, const struc
 		swap_caveat(&caps->cgroup_memory, swap, "memory.memsw.limit_in_bytes");
 	}
 	if (!pids->found)
-		set_no(&caps->cgroup_pids, "no cgroup v1 pids hierarchy is mounted");
+		cap_check_no(&caps->cgroup_pids, "no cgroup v1 pids hierarchy is mounted");
 	else if (!own_dir(pids, base, sizeof(base)))
-		set_no(&caps->cgroup_pids,
+		cap_check_no(&caps->cgroup_pids,
 		       "this process's pids cgroup %s is outside the mounted "
 		       "hierarchy %s",
 		       pids->own, pids->mnt);
@@ -374,20 +358,20 @@ static void probe_v2(struct host_caps *caps, const struct hier *v2)
 	size_t n = 0;
 
 	if (!v2->found || !own_dir(v2, base, sizeof(base))) {
-		set_no(&caps->cgroup_memory,
+		cap_check_no(&caps->cgroup_memory,
 		       "this process's cgroup v2 %s is outside the mounted "
 		       "hierarchy",
 		       v2->own);
-		set_no(&caps->cgroup_pids, "%s", caps->cgroup_memory.reason);
+		cap_check_no(&caps->cgroup_pids, "%s", caps->cgroup_memory.reason);
 		return;
 	}
 	read_at(base, "cgroup.controllers", ctls, sizeof(ctls));
 	mem = has_word(ctls, "memory");
 	pids = has_word(ctls, "pids");
 	if (!mem)
-		set_no(&caps->cgroup_memory, "the memory controller is not enabled for %s", base);
+		cap_check_no(&caps->cgroup_memory, "the memory controller is not enabled for %s", base);
 	if (!pids)
-		set_no(&caps->cgroup_pids, "the pids controller is not enabled for %s", base);
+		cap_check_no(&caps->cgroup_pids, "the pids controller is not enabled for %s", base);
 	if (!mem && !pids)
 		return;
 	snprintf(want, sizeof(want), "%s%s%s", mem ? "+memory" : "", mem && pids ? " " : "",
@@ -404,12 +388,12 @@ static void probe_v2(struct host_caps *caps, const struct hier *v2)
 			; /* runs become siblings of our own leaf cgroup */
 		else {
 			if (mem)
-				set_no(&caps->cgroup_memory,
+				cap_check_no(&caps->cgroup_memory,
 				       "%s holds processes, so cgroup v2 gives its children no "
 				       "controllers, and its parent is not delegated to this user",
 				       base);
 			if (pids)
-				set_no(&caps->cgroup_pids, "%s",
+				cap_check_no(&caps->cgroup_pids, "%s",
 				       caps->cgroup_memory.reason[0]
 					   ? caps->cgroup_memory.reason
 					   : "cgroup v2 parent not delegated");
@@ -426,7 +410,7 @@ static void probe_v2(struct host_caps *caps, const struct hier *v2)
 	}
 	if (!set_run_parent(caps->cgroup_memory_dir, sizeof(caps->cgroup_memory_dir), parent,
 			    &caps->cgroup_memory)) {
-		set_no(&caps->cgroup_pids, "%s", caps->cgroup_memory.reason);
+		cap_check_no(&caps->cgroup_pids, "%s", caps->cgroup_memory.reason);
 		return;
 	}
 	memcpy(caps->cgroup_pids_dir, caps->cgroup_memory_dir, sizeof(caps->cgroup_pids_dir));
@@ -441,8 +425,8 @@ void cgroup_probe_from(struct host_caps *caps, const char *mountinfo, const char
 
 	caps->cgroup_version = 0;
 	caps->cgroup_memory_dir[0] = caps->cgroup_pids_dir[0] = '\0';
-	set_no(&caps->cgroup_memory, "no cgroup filesystem is mounted");
-	set_no(&caps->cgroup_pids, "no cgroup filesystem is mounted");
+	cap_check_no(&caps->cgroup_memory, "no cgroup filesystem is mounted");
+	cap_check_no(&caps->cgroup_pids, "no cgroup filesystem is mounted");
 	parse_mountinfo(mountinfo ? mountinfo : "", &v2, &mem, &pids);
 	parse_self_cgroup(self_cgroup ? self_cgroup : "", &v2, &mem, &pids);
 	/* Hybrid hosts bind memory and pids to v1; the v2 tree then holds none

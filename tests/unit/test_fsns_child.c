@@ -5,6 +5,8 @@
  * before its first mount, and the tests that make a submount first do the
  * same themselves. */
 #include <criterion/criterion.h>
+
+#include "unit_util.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -85,29 +87,18 @@ static void make_plan(const char *mode)
 	policy_free(&pol);
 }
 
-static int write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, text, strlen(text));
-	close(fd);
-	return n == (ssize_t)strlen(text) ? 0 : -1;
-}
 
 static int map_self(uid_t uid, gid_t gid)
 {
 	char buf[64];
 
 	snprintf(buf, sizeof(buf), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
-	if (write_file("/proc/self/uid_map", buf) < 0)
+	if (unit_write_file("/proc/self/uid_map", buf) < 0)
 		return -1;
-	if (write_file("/proc/self/setgroups", "deny") < 0 && errno != ENOENT)
+	if (unit_write_file("/proc/self/setgroups", "deny") < 0 && errno != ENOENT)
 		return -1;
 	snprintf(buf, sizeof(buf), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
-	return write_file("/proc/self/gid_map", buf);
+	return unit_write_file("/proc/self/gid_map", buf);
 }
 
 typedef int (*body_fn)(void);

@@ -3,6 +3,8 @@
  * helpers are small shell scripts; the real one attaches tap0 to a child in
  * fresh user+net namespaces (never the host's). */
 #include <criterion/criterion.h>
+
+#include "unit_util.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -244,17 +246,6 @@ Test(slirp, relative_path_is_refused)
 
 /* ---- the real slirp4netns --------------------------------------------------- */
 
-static int write_text(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, text, strlen(text));
-	close(fd);
-	return n == (ssize_t)strlen(text) ? 0 : -1;
-}
 
 Test(slirp, real_helper_attaches_tap0_to_a_fresh_netns)
 {
@@ -283,10 +274,10 @@ Test(slirp, real_helper_attaches_tap0_to_a_fresh_netns)
 		if (unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0)
 			_exit(2);
 		snprintf(map, sizeof(map), "%u %u 1", getuid(), getuid());
-		write_text("/proc/self/uid_map", map);
-		write_text("/proc/self/setgroups", "deny");
+		unit_write_file("/proc/self/uid_map", map);
+		unit_write_file("/proc/self/setgroups", "deny");
 		snprintf(map, sizeof(map), "%u %u 1", getgid(), getgid());
-		write_text("/proc/self/gid_map", map);
+		unit_write_file("/proc/self/gid_map", map);
 		if (write(done[1], "u", 1) != 1) /* namespaces ready */
 			_exit(3);
 		if (read(go[0], &c, 1) != 1) /* tap ready */

@@ -4,6 +4,8 @@
  * real connects on a tap device we hold ourselves (no slirp4netns needed). */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+
+#include "unit_util.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
@@ -42,17 +44,6 @@ static unsigned long ino_of_self_net(void)
 	return stat("/proc/self/ns/net", &st) == 0 ? (unsigned long)st.st_ino : 0;
 }
 
-static int write_text(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, text, strlen(text));
-	close(fd);
-	return n == (ssize_t)strlen(text) ? 0 : -1;
-}
 
 /* Runs fn in a forked child inside new user+net namespaces; returns its
  * exit code (SKIP_CODE when namespaces are unavailable). */
@@ -73,11 +64,11 @@ static int in_fresh_netns(int (*fn)(unsigned long host_ino, void *arg), void *ar
 		 * their capabilities (execve drops them for a non-zero uid);
 		 * the code under test does not care, it needs only the caps. */
 		snprintf(map, sizeof(map), "0 %u 1", uid);
-		if (write_text("/proc/self/uid_map", map) < 0 ||
-		    write_text("/proc/self/setgroups", "deny") < 0)
+		if (unit_write_file("/proc/self/uid_map", map) < 0 ||
+		    unit_write_file("/proc/self/setgroups", "deny") < 0)
 			_exit(2);
 		snprintf(map, sizeof(map), "0 %u 1", gid);
-		if (write_text("/proc/self/gid_map", map) < 0)
+		if (unit_write_file("/proc/self/gid_map", map) < 0)
 			_exit(2);
 		if (ino_of_self_net() == host_ino)
 			_exit(3); /* never go on in the host's netns */

@@ -3,6 +3,8 @@
  * itself, as rootless), drops, and checks /proc/self/status. */
 #include <criterion/criterion.h>
 
+#include "unit_util.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -25,27 +27,16 @@ enum maps {
 	MAPS_SELF,	      /* the child maps its own id, setgroups denied (rootless) */
 };
 
-static int write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, text, strlen(text));
-	close(fd);
-	return n == (ssize_t)strlen(text) ? 0 : -1;
-}
 
 static int write_maps(pid_t pid, const char *line)
 {
 	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
-	if (write_file(path, line) < 0)
+	if (unit_write_file(path, line) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
-	return write_file(path, line);
+	return unit_write_file(path, line);
 }
 
 /* Returns 0 when every capability set is empty, NoNewPrivs is 1 and the
@@ -124,11 +115,11 @@ static int child_body(const struct run *run, int from_parent, int to_parent)
 		char line[64];
 
 		snprintf(line, sizeof(line), "%u %u 1\n", run->plan.uid, run->plan.uid);
-		if (write_file("/proc/self/setgroups", "deny") < 0 ||
-		    write_file("/proc/self/uid_map", line) < 0)
+		if (unit_write_file("/proc/self/setgroups", "deny") < 0 ||
+		    unit_write_file("/proc/self/uid_map", line) < 0)
 			return 84;
 		snprintf(line, sizeof(line), "%u %u 1\n", run->plan.gid, run->plan.gid);
-		if (write_file("/proc/self/gid_map", line) < 0)
+		if (unit_write_file("/proc/self/gid_map", line) < 0)
 			return 85;
 	} else {
 		/* sync: namespace made; wait for the maps. */
