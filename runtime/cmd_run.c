@@ -109,6 +109,10 @@ static void explain(const struct cli *c, const struct policy *p, const struct ru
 			(long long)p->res.memory_bytes);
 	if (res->slirp_died)
 		fprintf(stderr, "nsrun: slirp4netns exited during the run; egress was lost\n");
+	/* Never a silent 125: the sandbox's init died without saying why. */
+	if (res->exit_code == 125 && !res->setup_failed && !res->exec_failed)
+		fprintf(stderr, "nsrun: sandbox: its init exited before reporting the command's "
+				"status (killed from outside?)\n");
 }
 
 static int print_script_result(const struct policy *p, const struct report *rep,
