@@ -98,6 +98,13 @@ static __attribute__((noreturn)) void command_main(const struct child_ctx *ctx, 
 	sigset_t none;
 	int e;
 
+	/* The command starts with default dispositions: an ignored SIGINT or
+	 * SIGPIPE inherited from the caller (a background job, the supervisor's
+	 * own SIGPIPE) would otherwise survive exec, and the shell could not
+	 * even trap the signals nsrun forwards. */
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (plan->sandboxed) {

@@ -109,10 +109,16 @@ static void explain(const struct cli *c, const struct policy *p, const struct ru
 			(long long)p->res.memory_bytes);
 	if (res->slirp_died)
 		fprintf(stderr, "nsrun: slirp4netns exited during the run; egress was lost\n");
-	/* Never a silent 125: the sandbox's init died without saying why. */
-	if (res->exit_code == 125 && !res->setup_failed && !res->exec_failed)
-		fprintf(stderr, "nsrun: sandbox: its init exited before reporting the command's "
-				"status (killed from outside?)\n");
+	/* Never a silent end: the sandbox's init died without saying why. */
+	if (!res->have_status && !res->setup_failed && !res->exec_failed && !res->timed_out &&
+	    !res->output_truncated && !res->forwarded_signal) {
+		if (res->init_killed_by)
+			fprintf(stderr, "nsrun: sandbox: its init was killed by signal %d from outside\n",
+				res->init_killed_by);
+		else
+			fprintf(stderr, "nsrun: sandbox: its init exited before reporting the command's "
+					"status\n");
+	}
 }
 
 static int print_script_result(const struct policy *p, const struct report *rep,
@@ -185,11 +191,18 @@ static void replan_with_live_probes(const struct policy *p, const struct cli *c,
 	*rep = rep2;
 }
 
-static int refuse(const struct policy *p, const struct cli *c, const struct report *rep)
+/* cause: the set-up failure the live probes explain, or NULL. One line. */
+static int refuse(const struct policy *p, const struct cli *c, const struct report *rep,
+		  const struct nsrun_err *cause)
 {
-	char msg[4096];
+	char msg[4096], why[640] = "";
+	size_t n = 0;
 
-	refusal_text(rep, msg, sizeof(msg));
+	if (cause) {
+		nsrun_err_format(cause, why, sizeof(why));
+		n = (size_t)snprintf(msg, sizeof(msg), "%s; ", why);
+	}
+	refusal_text(rep, msg + n, sizeof(msg) - n);
 	if (c->cmd == CMD_SCRIPT)
 		return print_script_result(p, rep, NULL, msg);
 	fprintf(stderr, "nsrun: %s\n", msg);
@@ -223,7 +236,7 @@ int cmd_run(const struct policy *p, const struct cli *c)
 	if (plan.refuse) {
 		if (what & CAPS_ASSUME_LIVE)
 			replan_with_live_probes(p, c, what, &plan, &rep);
-		code = refuse(p, c, &rep);
+		code = refuse(p, c, &rep, NULL);
 		plan_free(&plan);
 		report_free(&rep);
 		return code;
@@ -238,12 +251,8 @@ int cmd_run(const struct policy *p, const struct cli *c)
 		replan_with_live_probes(p, c, what, &plan, &rep);
 		if (rep.n_downgrades > 0) {
 			/* The live probes explain the failure: it is a refusal. */
-			if (c->cmd == CMD_RUN) {
-				nsrun_err_format(&res.err, msg, sizeof(msg));
-				fprintf(stderr, "nsrun: %s\n", msg);
-			}
+			code = refuse(p, c, &rep, &res.err);
 			run_result_free(&res);
-			code = refuse(p, c, &rep);
 			plan_free(&plan);
 			report_free(&rep);
 			return code;

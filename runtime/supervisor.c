@@ -113,6 +113,7 @@ static pid_t clone_child(unsigned long flags, int *pidfd, int cgroup_fd, bool *b
 struct stream {
 	int src;	/* pipe read end, -1 when closed */
 	int dst;	/* relay target (1 or 2), -1 when capturing */
+	bool dst_is_pipe;
 	bool dst_broken;
 	char **cap_buf;
 	size_t *cap_len;
@@ -134,11 +135,14 @@ struct sv {
 	struct netns_slirp slirp;
 	bool slirp_running;
 	int64_t kill_at;	/* grace deadline after a forwarded signal, 0 = none */
+	bool init_exited_by_kill; /* we sent SIGKILL: stop relaying to a stalled reader */
+	int sigfd, timerfd;
 	int64_t drain_until;
 };
 
 static void kill_sandbox(struct sv *sv)
 {
+	sv->init_exited_by_kill = true;
 	if (sv->init_exited)
 		return;
 	if (sv->pidfd >= 0)
@@ -149,19 +153,46 @@ static void kill_sandbox(struct sv *sv)
 		kill(-sv->pid, SIGKILL); /* its process group */
 }
 
-static void write_all(struct stream *s, const char *buf, size_t n)
+static void on_timer(struct sv *sv, int timerfd);
+static void on_signal(struct sv *sv, int sigfd);
+
+/* Relays to our stdout/stderr without ever blocking the supervisor: a
+ * reader that stalls must not stop the timeout or a forwarded signal. On a
+ * pipe, POLLOUT guarantees room for one page, so writes go a page at a time. */
+static void write_all(struct sv *sv, struct stream *s, const char *buf, size_t n)
 {
 	while (n > 0 && !s->dst_broken) {
-		ssize_t w = write(s->dst, buf, n);
+		struct pollfd p[3] = {{s->dst, POLLOUT, 0}, {sv->sigfd, POLLIN, 0},
+				      {sv->timerfd, POLLIN, 0}};
+		size_t chunk = s->dst_is_pipe && n > 4096 ? 4096 : n;
+		ssize_t w;
 
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno == EAGAIN) {
-			struct pollfd p = {.fd = s->dst, .events = POLLOUT};
+		int wait_ms = sv->kill_at ? (int)(sv->kill_at - now_ms()) : -1;
 
-			poll(&p, 1, 1000);
-			continue;
+		if (poll(p, sv->timerfd >= 0 ? 3 : 2, sv->kill_at && wait_ms < 0 ? 0 : wait_ms) < 0) {
+			if (errno == EINTR)
+				continue;
+			s->dst_broken = true;
+			return;
 		}
+		if (sv->kill_at && now_ms() >= sv->kill_at) {
+			kill_sandbox(sv); /* the grace after a forwarded signal is over */
+			sv->kill_at = 0;
+		}
+		if (p[1].revents)
+			on_signal(sv, sv->sigfd);
+		if (sv->timerfd >= 0 && p[2].revents)
+			on_timer(sv, sv->timerfd);
+		if (sv->res->timed_out || sv->init_exited_by_kill) {
+			/* The sandbox is being killed: what is left goes nowhere. */
+			s->dst_broken = true;
+			return;
+		}
+		if (!(p[0].revents & (POLLOUT | POLLERR | POLLHUP)))
+			continue;
+		w = write(s->dst, buf, chunk);
+		if (w < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
 		if (w <= 0) {
 			/* The reader went away: keep counting, stop writing. */
 			s->dst_broken = true;
@@ -217,7 +248,7 @@ static void pump(struct sv *sv, struct stream *s)
 	take = room < n ? (size_t)(room > 0 ? room : 0) : (size_t)n;
 	if (take) {
 		if (s->dst >= 0)
-			write_all(s, buf, take);
+			write_all(sv, s, buf, take);
 		else
 			capture(s, buf, take);
 		sv->total_out += (int64_t)take;
@@ -265,11 +296,14 @@ static void on_sync(struct sv *sv)
 	}
 }
 
+static void on_init_exit(struct sv *sv);
+
 static void slirp_exited(struct sv *sv)
 {
 	sv->slirp_running = false;
 	sv->slirp.pid = -1;
-	sv->res->slirp_died = true;
+	/* Dying during set-up is a set-up failure, reported as such. */
+	sv->res->slirp_died = sv->res->started;
 }
 
 /* As pid 1 of a container (tini's job) every orphan of the container is
@@ -282,10 +316,15 @@ static void reap_children(struct sv *sv)
 	if (getpid() != 1) {
 		if (sv->slirp_running && waitpid(sv->slirp.pid, NULL, WNOHANG) == sv->slirp.pid)
 			slirp_exited(sv);
+		/* Without a pidfd (pre-5.3 kernels) SIGCHLD is the only news. */
+		if (sv->pidfd < 0 && !sv->init_exited)
+			on_init_exit(sv);
 		return;
 	}
 	while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
 		if (w == sv->pid) {
+			if (WIFSIGNALED(st))
+				sv->res->init_killed_by = WTERMSIG(st);
 			sv->init_exited = true;
 			sv->drain_until = now_ms() + DRAIN_MS;
 		} else if (sv->slirp_running && w == sv->slirp.pid) {
@@ -312,6 +351,8 @@ static void on_signal(struct sv *sv, int sigfd)
 		sv->res->forwarded_signal = (int)si.ssi_signo;
 		if (sv->pidfd >= 0)
 			syscall(SYS_pidfd_send_signal, sv->pidfd, si.ssi_signo, NULL, 0);
+		else if (!sv->init_exited)
+			kill(sv->pid, (int)si.ssi_signo);
 		if (!sv->plan->sandboxed)
 			kill(-sv->pid, (int)si.ssi_signo);
 		sv->kill_at = now_ms() + KILL_GRACE_MS;
@@ -324,9 +365,21 @@ static void on_init_exit(struct sv *sv)
 
 	memset(&si, 0, sizeof(si));
 	if (waitid(P_PID, (id_t)sv->pid, &si, WEXITED | WNOHANG) == 0 && si.si_pid == sv->pid) {
+		if (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED)
+			sv->res->init_killed_by = si.si_status;
 		sv->init_exited = true;
 		sv->drain_until = now_ms() + DRAIN_MS;
 		timing_mark("sandbox exited");
+	}
+}
+
+static void on_timer(struct sv *sv, int timerfd)
+{
+	uint64_t ticks;
+
+	if (read(timerfd, &ticks, sizeof(ticks)) > 0 && !sv->init_exited) {
+		sv->res->timed_out = true;
+		kill_sandbox(sv);
 	}
 }
 
@@ -360,7 +413,7 @@ static void supervise(struct sv *sv, int sigfd, int timerfd)
 		for (int s = 0; s < 2; s++)
 			if (sv->streams[s].src >= 0)
 				p[i_out[s] = n++] = (struct pollfd){sv->streams[s].src, POLLIN, 0};
-		if (!sv->init_exited)
+		if (!sv->init_exited && sv->pidfd >= 0)
 			p[i_pid = n++] = (struct pollfd){sv->pidfd, POLLIN, 0};
 		p[i_sig = n++] = (struct pollfd){sigfd, POLLIN, 0};
 		if (timerfd >= 0)
@@ -378,14 +431,8 @@ static void supervise(struct sv *sv, int sigfd, int timerfd)
 				pump(sv, &sv->streams[s]);
 		if (p[i_sig].revents)
 			on_signal(sv, sigfd);
-		if (i_tmr >= 0 && p[i_tmr].revents) {
-			uint64_t ticks;
-
-			if (read(timerfd, &ticks, sizeof(ticks)) > 0 && !sv->init_exited) {
-				sv->res->timed_out = true;
-				kill_sandbox(sv);
-			}
-		}
+		if (i_tmr >= 0 && p[i_tmr].revents)
+			on_timer(sv, timerfd);
 		if (i_pid >= 0 && p[i_pid].revents)
 			on_init_exit(sv);
 	}
@@ -472,6 +519,9 @@ static int compute_exit(const struct run_result *res)
 		return 128 + SIGKILL;
 	if (res->forwarded_signal)
 		return 128 + SIGKILL;
+	/* Killed from outside: the sandbox died of that signal. */
+	if (res->init_killed_by)
+		return 128 + res->init_killed_by;
 	return 125;
 }
 
@@ -578,6 +628,14 @@ void supervisor_run(const struct plan *plan, const struct host_caps *caps,
 	sv.streams[1] = (struct stream){.src = errp[0], .dst = opts->capture ? -1 : 2,
 					.cap_buf = &res->errbuf, .cap_len = &res->err_len};
 	timerfd = arm_timer(plan->timeout_ms);
+	sv.sigfd = sigfd;
+	sv.timerfd = timerfd;
+	for (int i = 0; i < 2; i++) {
+		struct stat st;
+
+		sv.streams[i].dst_is_pipe = sv.streams[i].dst >= 0 && fstat(sv.streams[i].dst, &st) == 0 &&
+					    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+	}
 
 	if (parent_setup(&sv, caps, &cg, &res->err) < 0) {
 		res->setup_failed = true;

@@ -24,6 +24,7 @@ struct run_result {
 	bool oom;
 	bool slirp_died;
 	int forwarded_signal;	/* a signal the supervisor got and passed on */
+	int init_killed_by;	/* the sandbox's init died of this signal (0: it exited) */
 	int64_t duration_ms;
 	/* Captured output (capture mode only). */
 	char *out, *errbuf;
