@@ -292,7 +292,7 @@ int fsns_mount_attr(const char *path, bool recursive, unsigned long long attrs)
 static int bind_legacy(int src_fd, const char *src, int dest_fd, const char *dest_path,
 		       bool recursive, unsigned long long attrs)
 {
-	char s[64], d[64];
+	char s[64] = "", d[64] = "";
 
 	/* The magic links reach what the fds were opened on even when the
 	 * path now resolves elsewhere (a source under the staging dir). */

@@ -336,7 +336,7 @@ int fsns_plan(const struct policy *p, const struct host_caps *caps, const struct
 	      uid_t owner_uid, gid_t owner_gid, struct fsns_plan *plan, struct report *rep,
 	      struct nsrun_err *err)
 {
-	struct bind_ok *binds = NULL, scratch;
+	struct bind_ok *binds = NULL, scratch = {0};
 	const char *base_dirs[8];
 	size_t n_base = 0, n = in->n_binds, first_bind;
 	uint64_t cap;

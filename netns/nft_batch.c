@@ -51,7 +51,7 @@ struct nft_batch {
 
 static int batch_grow(struct nft_batch *b, size_t need)
 {
-	size_t cap = b->cap ? b->cap : 64 * 1024;
+	size_t cap = b->cap ? b->cap : (size_t)64 * 1024;
 	char *p;
 
 	if (b->len + need <= b->cap)
@@ -306,7 +306,7 @@ static size_t tx_budget(struct mnl_socket *nl, size_t want, size_t test_cap)
 	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, &vl) < 0 || v < 4096)
 		v = 4096;
 	/* netlink_sendmsg refuses len > sk_sndbuf - 32; keep BEGIN/END room. */
-	budget = (size_t)v - 32 - 2 * NFT_BATCH_HDR_ROOM;
+	budget = (size_t)v - 32 - (size_t)2 * NFT_BATCH_HDR_ROOM;
 	if (test_cap && test_cap < budget)
 		budget = test_cap;
 	return budget;
@@ -332,7 +332,7 @@ int nft_batch_send(struct nft_batch *b, struct nsrun_err *err)
 		r = nsrun_err_set(err, "netns", errno, "nftables: netlink bind");
 		goto out;
 	}
-	budget = tx_budget(nl, b->len + 4 * NFT_BATCH_HDR_ROOM, b->max_tx);
+	budget = tx_budget(nl, b->len + (size_t)4 * NFT_BATCH_HDR_ROOM, b->max_tx);
 
 	/* Usually one transaction. When the allowlist outgrows the socket
 	 * buffer, the messages after split_from (set elements only) follow in

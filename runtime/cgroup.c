@@ -54,6 +54,7 @@ static ssize_t read_at(const char *dir, const char *file, char *buf, size_t len)
 	_cleanup_close_ int fd = -1;
 	ssize_t n;
 
+	memset(buf, 0, len); /* callers scan it as text, whatever happens */
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)

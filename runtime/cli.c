@@ -136,7 +136,7 @@ static const char *opt_value(int argc, char **argv, int *i, const char *name)
 {
 	size_t len = strlen(name);
 
-	if (strncmp(argv[*i], name, len) != 0)
+	if (*i >= argc || !argv[*i] || strncmp(argv[*i], name, len) != 0)
 		return NULL;
 	if (argv[*i][len] == '=')
 		return argv[*i] + len + 1;

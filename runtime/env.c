@@ -1,5 +1,6 @@
 #include "env.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,9 +75,7 @@ static void put_kv(char **slots, size_t *n, const char *key, const char *value)
 
 	if (!kv)
 		return;
-	strcpy(kv, key);
-	strcat(kv, "=");
-	strcat(kv, value);
+	snprintf(kv, len, "%s=%s", key, value);
 	put(slots, n, kv);
 	free(kv);
 }

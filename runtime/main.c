@@ -21,7 +21,7 @@ static void ensure_std_fds(void)
 {
 	for (int fd = 0; fd < 3; fd++) {
 		if (fcntl(fd, F_GETFD) < 0) {
-			int n = open("/dev/null", O_RDWR);
+			int n = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 			if (n >= 0 && n != fd) {
 				dup2(n, fd);

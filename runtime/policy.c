@@ -284,7 +284,7 @@ static int policy_apply(json_t *doc, struct policy *p, struct nsrun_err *err)
 {
 	const char *key;
 	json_t *v;
-	int m;
+	int m = 0;
 
 	if (!json_is_object(doc))
 		return nsrun_err_set(err, "policy", 0, "the policy must be a JSON object");
@@ -371,7 +371,7 @@ static int read_policy_file(const char *path, char **text, size_t *len, struct n
 	size_t cap = 4096, n = 0;
 	char *buf;
 
-	fd = strcmp(path, "-") == 0 ? dup(0) : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = strcmp(path, "-") == 0 ? fcntl(0, F_DUPFD_CLOEXEC, 0) : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return nsrun_err_set(err, "policy", errno, "%s", path);
 	buf = malloc(cap);

@@ -111,7 +111,7 @@ int resources_plan(const struct policy *p, const struct host_caps *caps, struct 
 		    "cpuSeconds: RLIMIT_CPU per process (SIGXCPU at %lld s, SIGKILL at %lld s "
 		    "of CPU); each process of the run has its own budget, the wall-clock "
 		    "timeout bounds the whole run",
-		    (long long)r->cpu_seconds, (long long)(r->cpu_seconds + RES_CPU_GRACE_SECONDS));
+		    (long long)r->cpu_seconds, (long long)r->cpu_seconds + RES_CPU_GRACE_SECONDS);
 	}
 	if (r->max_open_files != POLICY_UNSET)
 		add_rlimit(plan, RLIMIT_NOFILE, r->max_open_files, r->max_open_files);

@@ -56,7 +56,7 @@ int sync_recv(int fd, struct sync_msg *msg, int timeout_ms)
 
 int sync_expect(int fd, int type, int timeout_ms, struct nsrun_err *err)
 {
-	struct sync_msg m;
+	struct sync_msg m = {0};
 	int r = sync_recv(fd, &m, timeout_ms);
 
 	if (r == -ETIMEDOUT)

@@ -20,7 +20,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "gen_bpf: %s (errno %d)\n", err.detail, err.errnum);
 		return 1;
 	}
-	f = fopen(argv[1], "w");
+	f = fopen(argv[1], "we");
 	if (!f) {
 		perror(argv[1]);
 		nsrun_seccomp_free(&prog);
