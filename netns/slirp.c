@@ -9,10 +9,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -88,7 +90,8 @@ static void close_from(int lowest)
 
 /* In the forked child: only async-signal-safe calls until execve. */
 static void __attribute__((noreturn)) exec_slirp(pid_t parent, const char *path, char *const argv[],
-						 int exit_r, int ready_w, int log, int devnull)
+						 int exit_r, int ready_w, int log, int devnull,
+						 bool own_mount_ns)
 {
 	static char *const envp[] = {NULL}; /* no secrets of the caller's env */
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
@@ -118,6 +121,13 @@ static void __attribute__((noreturn)) exec_slirp(pid_t parent, const char *path,
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* Out of the caller's terminal session: a ^C is nsrun's to handle. */
 	setsid();
+	/* slirp4netns's --enable-sandbox unshares a mount namespace, makes only
+	 * "/" private (not recursively) and detaches the old root: that umount
+	 * propagated to the host and removed its shared mounts (every
+	 * /run/netns/<name>). A private mount namespace of its own first. */
+	if (own_mount_ns && (unshare(CLONE_NEWNS) < 0 ||
+			     mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0))
+		_exit(127);
 	execve(path, argv, envp);
 	_exit(127);
 }
@@ -170,7 +180,8 @@ int netns_slirp_start(const struct netns_plan *plan, const char *slirp_path, pid
 		goto fail_errno;
 	}
 	if (pid == 0)
-		exec_slirp(parent, slirp_path, argv, exitp[0], ready[1], s->log_fd, devnull);
+		exec_slirp(parent, slirp_path, argv, exitp[0], ready[1], s->log_fd, devnull,
+			   plan->slirp_sandbox);
 
 	s->pid = pid;
 	/* Race-free: an unreaped child's pid cannot be reused. */

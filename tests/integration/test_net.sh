@@ -464,3 +464,20 @@ t_net_leaves_no_trace() {
 	done
 	return 0
 }
+
+# Regression: slirp4netns's own sandbox (root supervisor) used to detach the
+# host's shared mounts, e.g. every /run/netns/<name>: its old-root umount
+# propagated back. nsrun now starts it in a private mount namespace.
+t_net_root_egress_leaves_host_mounts_alone() {
+	only_root
+	local w=nsrun-mnt-$$ before after
+	ip netns add "$w" || fail "ip netns add"
+	trap 'ip netns del "$w" 2>/dev/null' EXIT
+	ip -n "$w" route show default | grep -q . && fail "the world has a default route"
+	before=$(awk '{print $5}' /proc/self/mountinfo | sort)
+	p=$(policy_file al '{"network":{"allow":["10.200.9.9"]}}')
+	expect_exit 0 nsenter --net="/run/netns/$w" "$NSRUN" run --override "$p" --report "$T_TMP/r.json" -- true
+	[ "$(json_get "$T_TMP/r.json" egress)" = slirp4netns ] || fail "egress was not plumbed"
+	after=$(awk '{print $5}' /proc/self/mountinfo | sort)
+	[ "$before" = "$after" ] || fail "host mounts changed: $(diff <(echo "$before") <(echo "$after") | head -5)"
+}
