@@ -126,8 +126,7 @@ static int print_script_result(const struct policy *p, const struct report *rep,
 {
 	json_t *o = json_object();
 	char sig[32];
-	char *text;
-	int code = -1;
+	int code = -1, r;
 
 	if (res && res->have_status && !res->timed_out) {
 		if (WIFEXITED(res->wait_status))
@@ -157,14 +156,14 @@ static int print_script_result(const struct policy *p, const struct report *rep,
 	json_object_set_new(o, "durationMs", json_integer(res ? res->duration_ms : 0));
 	json_object_set_new(o, "error", error ? json_string(error) : json_null());
 	json_object_set_new(o, "sandbox", report_json_with_run(rep, p, res));
-	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+	/* Streamed, not built as one string: escaped output can be six times
+	 * the captured bytes (a NUL is \u0000). */
+	r = json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
 	json_decref(o);
-	if (!text) {
-		fprintf(stderr, "nsrun: script: could not encode the result\n");
+	if (r < 0 || putchar('\n') == EOF || fflush(stdout) == EOF) {
+		fprintf(stderr, "nsrun: script: could not write the result\n");
 		return 125;
 	}
-	puts(text);
-	free(text);
 	return 0;
 }
 
