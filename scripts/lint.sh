@@ -22,14 +22,15 @@ done
 
 # A clang compile database: clang-tidy must see the flags clang understands
 # (the GCC-only -Wno-format-truncation is tolerated by -Wno-unknown-warning-option).
+mkdir -p "$build" || exit 1
 if ! CC=clang cmake -S "$root" -B "$build" -DNSRUN_TESTS=OFF \
-	-DCMAKE_C_FLAGS="-Wno-unknown-warning-option" >"$build.cmake.log" 2>&1; then
-	tail -20 "$build.cmake.log" >&2
+	-DCMAKE_C_FLAGS="-Wno-unknown-warning-option" >"$build/lint-cmake.log" 2>&1; then
+	tail -20 "$build/lint-cmake.log" >&2
 	exit 1
 fi
 # seccomp/prebuilt.c includes the filter compiled at build time.
-if ! cmake --build "$build" --target nsrun_seccomp_gen -j"$jobs" >"$build.gen.log" 2>&1; then
-	tail -20 "$build.gen.log" >&2
+if ! cmake --build "$build" --target nsrun_seccomp_gen -j"$jobs" >"$build/lint-gen.log" 2>&1; then
+	tail -20 "$build/lint-gen.log" >&2
 	exit 1
 fi
 mkdir -p "$build/generated"
