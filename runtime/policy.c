@@ -444,8 +444,10 @@ json_t *policy_to_json(const struct policy *p)
 	for (size_t i = 0; i < sizeof(resource_fields) / sizeof(resource_fields[0]); i++) {
 		int64_t v = *(const int64_t *)((const char *)&p->res + resource_fields[i].offset);
 
-		if (v != POLICY_UNSET)
-			json_object_set_new(res, resource_fields[i].name, json_integer(v));
+		/* null, not absent: printed and read back as --policy, an
+		 * absent key would bring the default's cap back. */
+		json_object_set_new(res, resource_fields[i].name,
+				    v != POLICY_UNSET ? json_integer(v) : json_null());
 	}
 	json_object_set_new(o, "resources", res);
 	json_object_set_new(o, "filesystem", json_pack("{s:s}", "mode", fs_mode_names[p->fs_mode]));

@@ -40,7 +40,10 @@ int sync_recv(int fd, struct sync_msg *msg, int timeout_ms)
 		if (r == 0)
 			return -ETIMEDOUT;
 		n = recv(fd, msg, sizeof(*msg), 0);
-		if (n < 0 && errno == EINTR)
+		/* A peer that exits with a message of ours unread leaves
+		 * ECONNRESET on the socket, reported once, BEFORE the messages
+		 * it sent us (its set-up error among them): read on. */
+		if (n < 0 && (errno == EINTR || errno == ECONNRESET))
 			continue;
 		if (n < 0)
 			return -errno;

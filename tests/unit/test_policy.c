@@ -174,3 +174,18 @@ Test(policy, round_trip_through_json)
 	policy_free(&p);
 	policy_free(&q);
 }
+
+Test(policy, printed_policy_reads_back_the_same_with_unset_caps)
+{
+	struct policy p, q;
+	struct nsrun_err e = {0};
+	char *text;
+
+	cr_assert_eq(load(NULL, "{\"resources\":{\"memoryBytes\":null}}", &p, &e), 0);
+	text = policy_to_json_text(&p, false);
+	cr_assert_eq(load(text, NULL, &q, &e), 0, "%s", e.detail);
+	cr_assert_eq(q.res.memory_bytes, POLICY_UNSET, "an unset cap came back from the default");
+	free(text);
+	policy_free(&p);
+	policy_free(&q);
+}
