@@ -1,6 +1,6 @@
-/* Links, addresses and routes of the sandbox's netns, over rtnetlink with
- * libnl-route: lo up, then tap0 as slirp4netns expects it (we never pass
- * --configure: the child, not the helper, owns its interfaces).
+/* Links, addresses and routes of the sandbox's netns: lo up (one ioctl),
+ * then tap0 over rtnetlink with libnl-route as slirp4netns expects it (we
+ * never pass --configure: the child, not the helper, owns its interfaces).
  *
  * libnl folds kernel errnos into its own NLE_* codes, losing e.g. EPERM vs
  * EACCES; an error callback keeps the kernel's errno so the message the
@@ -12,6 +12,9 @@
 #include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <netlink/errno.h>
 #include <netlink/netlink.h>
@@ -198,15 +201,26 @@ static int default_route(struct nl_ctx *c, int ifindex, int family, const char *
 	return r < 0 ? nl_fail(c, r, err, what) : 0;
 }
 
+/* Every run of every network mode does this, so it is one ioctl on a
+ * socket (~50 us) rather than an rtnetlink session (~300 us with libnl:
+ * socket set-up, a link dump, a change request). */
 int netns_link_lo_up(struct nsrun_err *err)
 {
-	struct nl_ctx c;
-	int r = ctx_open(&c, err);
+	struct ifreq ifr;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 0;
 
-	if (r < 0)
-		return r;
-	r = link_up(&c, "lo", 0, NULL, err);
-	ctx_close(&c);
+	if (s < 0)
+		return nsrun_err_set(err, "netns", errno, "socket for bringing lo up");
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, "lo", 3);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		r = nsrun_err_set(err, "netns", errno, "looking up lo");
+	else if (!(ifr.ifr_flags & IFF_UP)) {
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+			r = nsrun_err_set(err, "netns", errno, "bringing lo up");
+	}
+	close(s);
 	return r;
 }
 
