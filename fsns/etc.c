@@ -87,7 +87,6 @@ int fsns_plan_etc(struct fsns_plan *plan, const struct policy *p, const struct r
 		  struct report *rep)
 {
 	char path[64];
-	struct fsns_step *s;
 
 	if (in->host_etc) {
 		char real[PATH_MAX];
@@ -105,8 +104,8 @@ int fsns_plan_etc(struct fsns_plan *plan, const struct policy *p, const struct r
 		snprintf(path, sizeof(path), "/etc/%s", etc_entries[i]);
 		plan_entry(plan, path);
 	}
-	s = fsns_plan_add(plan, FSNS_WRITE, NULL, "/etc/hosts");
-	snprintf(s->data, sizeof(s->data), "%s", hosts_text);
+	fsns_plan_add(plan, FSNS_HOSTS, NULL, "/etc/hosts");
+	snprintf(plan->hosts, sizeof(plan->hosts), "%s", hosts_text);
 	if (p->net_mode == NET_MODE_UNRESTRICTED && !p->deny_link_local_and_metadata) {
 		/* The host's network as is: its resolver works too. */
 		plan_entry(plan, "/etc/resolv.conf");

@@ -31,7 +31,7 @@ enum fsns_step_kind {
 	FSNS_DEV_BIND, /* a device node bound from the host /dev (ro,nosuid,noexec) */
 	FSNS_SYMLINK,  /* symlink at dest whose target is src */
 	FSNS_COPY,     /* copy a small host file (src) into dest */
-	FSNS_WRITE,    /* write generated text (data) into dest */
+	FSNS_HOSTS,    /* write the plan's hosts text into dest */
 	FSNS_RESOLV,   /* write plan->resolv_conf into dest */
 	FSNS_DIR,      /* mkdir -p dest */
 	FSNS_PROC,     /* fresh procfs at dest, user.max_user_namespaces=0, then ro */
@@ -45,7 +45,6 @@ struct fsns_step {
 	enum fsns_step_kind kind;
 	char src[256];
 	char dest[256]; /* the path inside the sandbox */
-	char data[512];
 	bool rw;
 	bool noexec;   /* FSNS_TMPFS */
 	bool owned;    /* FSNS_TMPFS: uid=/gid= the plan's owner */
@@ -78,10 +77,17 @@ struct fsns_plan {
 	/* /etc/resolv.conf text for FSNS_RESOLV. The planner sets it from the
 	 * network mode; the supervisor may replace it before the spawn. */
 	char resolv_conf[512];
-	struct fsns_step steps[FSNS_MAX_STEPS];
+	char hosts[512]; /* FSNS_HOSTS text */
 	size_t n_steps;
 	bool overflow; /* more steps than FSNS_MAX_STEPS were asked for */
+	/* Last: fsns_plan_clear leaves it alone, each step is zeroed when
+	 * fsns_plan_add hands it out. */
+	struct fsns_step steps[FSNS_MAX_STEPS];
 };
+
+/* An empty plan: every field zero but the step array, which is not
+ * touched (fsns_plan_add zeroes each step it hands out). */
+void fsns_plan_clear(struct fsns_plan *plan);
 
 /* Pure apart from lstat()/stat()/realpath() of host paths: builds the mount
  * steps and records downgrades/notes. Returns 0, or -errno with *err for bad

@@ -3,6 +3,7 @@
  * paths; bad input (a missing bind source, a relative path) is found here,
  * before anything is spawned. */
 #include <errno.h>
+#include <stddef.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,11 @@ struct bind_ok {
 	bool same;     /* DEST names the path SRC was given as */
 	bool internal; /* nsrun's own (the --script-file) */
 };
+
+void fsns_plan_clear(struct fsns_plan *plan)
+{
+	memset(plan, 0, offsetof(struct fsns_plan, steps));
+}
 
 struct fsns_step *fsns_plan_add(struct fsns_plan *plan, enum fsns_step_kind kind, const char *src,
 				const char *dest)
@@ -342,7 +348,7 @@ int fsns_plan(const struct policy *p, const struct host_caps *caps, const struct
 	uint64_t cap;
 	int r = 0;
 
-	memset(plan, 0, sizeof(*plan));
+	fsns_plan_clear(plan);
 	plan->owner_uid = owner_uid;
 	plan->owner_gid = owner_gid;
 	if (!p->enabled)

@@ -169,8 +169,8 @@ static int apply_step(const struct fsns_root *root, const struct fsns_plan *plan
 		return apply_symlink(root, s, err);
 	case FSNS_COPY:
 		return src_fd == FD_SKIP ? 0 : fsns_apply_copy(root, s, src_fd, err);
-	case FSNS_WRITE:
-		return fsns_apply_write(root, s->dest, s->data, err);
+	case FSNS_HOSTS:
+		return fsns_apply_write(root, s->dest, plan->hosts, err);
 	case FSNS_RESOLV:
 		return fsns_apply_write(root, s->dest, plan->resolv_conf, err);
 	case FSNS_PROC:

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "env.h"
@@ -113,7 +114,8 @@ int plan_make(const struct policy *p, const struct host_caps *caps, const struct
 {
 	int r;
 
-	memset(plan, 0, sizeof(*plan));
+	memset(plan, 0, offsetof(struct plan, fs));
+	fsns_plan_clear(&plan->fs);
 	report_init(rep);
 	plan->argv = in->argv;
 	plan->timeout_ms = in->timeout_ms;

@@ -21,9 +21,12 @@ const char *layer_name(enum layer l)
 	return l < LAYER_COUNT ? layer_names[l] : "?";
 }
 
+/* Only the counts and the header: items are written as they are added and
+ * read up to their count, and leaving the ~36 KiB of arrays untouched
+ * saves every run the page faults of zeroing them. */
 void report_init(struct report *r)
 {
-	memset(r, 0, sizeof(*r));
+	r->n_downgrades = r->n_notes = r->n_dropped_env = 0;
 	for (int i = 0; i < LAYER_COUNT; i++)
 		r->enforced[i] = true;
 	snprintf(r->egress, sizeof(r->egress), "none");

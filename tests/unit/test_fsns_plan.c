@@ -160,10 +160,10 @@ Test(fsns_plan, confined_root_has_base_etc_tmp_scratch_dev_proc)
 	cr_assert_not_null(find(FSNS_COPY, "/etc/passwd"));
 	cr_assert_not_null(find(FSNS_COPY, "/etc/group"));
 	cr_assert_null(find_dest("/etc/shadow"));
-	s = find(FSNS_WRITE, "/etc/hosts");
+	s = find(FSNS_HOSTS, "/etc/hosts");
 	cr_assert_not_null(s);
-	cr_assert(strstr(s->data, "127.0.0.1\tlocalhost"));
-	cr_assert(strstr(s->data, "::1\tlocalhost"));
+	cr_assert(strstr(plan.hosts, "127.0.0.1\tlocalhost"));
+	cr_assert(strstr(plan.hosts, "::1\tlocalhost"));
 	cr_assert_not_null(find(FSNS_RESOLV, "/etc/resolv.conf"));
 
 	s = find(FSNS_TMPFS, "/tmp");
