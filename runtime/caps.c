@@ -280,7 +280,7 @@ void caps_probe(struct host_caps *caps, unsigned what)
 	if (what & CAPS_SECCOMP)
 		probe_seccomp(caps);
 	if (what & CAPS_CGROUP)
-		cgroup_probe(caps);
+		cgroup_probe(caps, !assumed);
 }
 
 void caps_all_ok(struct host_caps *caps, bool root)

@@ -1,12 +1,14 @@
 /* DESIGN §3 steps 3, 5 and 6, on the sandbox side. Every step reports
  * {stage, errno, detail} to the supervisor before the child gives up. */
 #include "child.h"
+#include "timing.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -107,6 +109,7 @@ static __attribute__((noreturn)) void command_main(const struct child_ctx *ctx, 
 			signal(sig, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	timing_now("cmd: forked");
 	if (plan->sandboxed) {
 		if (setsid() < 0)
 			child_fail(ctx->sync_fd, &(struct nsrun_err){"privilege", errno, "setsid"});
@@ -121,6 +124,7 @@ static __attribute__((noreturn)) void command_main(const struct child_ctx *ctx, 
 	}
 	/* Whatever set-up opened (netlink sockets, ...) must not reach the
 	 * command: the only fds it gets are 0, 1 and 2. */
+	timing_now("cmd: before exec");
 	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
 	e = exec_command(plan->argv, plan->envp);
 	if (write(exec_fd, &e, sizeof(e)) < 0) {
@@ -166,6 +170,7 @@ static __attribute__((noreturn)) void init_main(const struct child_ctx *ctx)
 			  &(struct nsrun_err){"exec", e, ""});
 	else
 		sync_send(ctx->sync_fd, SYNC_RUNNING, 0, NULL);
+	timing_now("init: exec seen");
 
 	for (;;) {
 		siginfo_t si;
@@ -180,6 +185,7 @@ static __attribute__((noreturn)) void init_main(const struct child_ctx *ctx)
 		}
 		while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
 			if (w == cmd) {
+				timing_now("init: command reaped");
 				sync_send(ctx->sync_fd, SYNC_STATUS, st, NULL);
 				_exit(0);
 			}
@@ -198,6 +204,20 @@ static void arm_parent_death(int sync_fd)
 		_exit(125);
 }
 
+/* Sync 1b: in the run's cgroup, put there by the supervisor or (v1) moving
+ * ourselves through the "tasks" files it passes along. */
+static int join_cgroup(int sync_fd, struct nsrun_err *err)
+{
+	int fds[SYNC_MAX_FDS], n = SYNC_MAX_FDS, r;
+
+	r = sync_expect_fds(sync_fd, SYNC_CGROUP_JOINED, SYNC_TIMEOUT_MS, fds, &n, err);
+	if (r == 0)
+		r = cgroup_join_self(fds, n, err);
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	return r;
+}
+
 static void child_setup(const struct child_ctx *ctx)
 {
 	const struct plan *plan = ctx->plan;
@@ -208,6 +228,7 @@ static void child_setup(const struct child_ctx *ctx)
 	r = sync_expect(ctx->sync_fd, SYNC_GO, SYNC_TIMEOUT_MS, &err);
 	if (r < 0)
 		_exit(125);
+	timing_now("child: go");
 	/* Take the mapped ids now so that files and tmpfs mounts we create are
 	 * owned by the command's ids; the caps of the namespace stay. */
 	if (plan->priv.clear_groups && setgroups(0, NULL) < 0)
@@ -229,11 +250,19 @@ static void child_setup(const struct child_ctx *ctx)
 		if (plan->net.egress)
 			sync_send(ctx->sync_fd, SYNC_FILTER_LOADED, 0, NULL);
 	}
+	timing_now("child: net early");
 	if (fsns_child_setup(&plan->fs, &err) < 0)
 		child_fail(ctx->sync_fd, &err);
+	timing_now("child: root built");
 	/* sync 1b: in the run's cgroup before anything is forked. */
-	if (sync_expect(ctx->sync_fd, SYNC_CGROUP_JOINED, SYNC_TIMEOUT_MS, &err) < 0)
+	if (join_cgroup(ctx->sync_fd, &err) < 0)
 		child_fail(ctx->sync_fd, &err);
+	/* Moved there after the clone (cgroup v1): a cgroup namespace of its
+	 * own again, so the sandbox sees the run cgroup as its root ("/") and
+	 * not the supervisor's cgroup path. */
+	if (plan->res.cgroup && (plan->clone_flags & CLONE_NEWCGROUP) &&
+	    unshare(CLONE_NEWCGROUP) < 0)
+		child_fail(ctx->sync_fd, &(struct nsrun_err){"resources", errno, "unshare cgroup namespace"});
 	if (plan->net.new_netns && plan->net.egress) {
 		/* sync 3: slirp4netns attached tap0. */
 		if (sync_expect(ctx->sync_fd, SYNC_TAP_READY, SYNC_TIMEOUT_MS, &err) < 0)
@@ -241,8 +270,10 @@ static void child_setup(const struct child_ctx *ctx)
 		if (netns_child_setup_tap(&plan->net, &err) < 0)
 			child_fail(ctx->sync_fd, &err);
 	}
+	timing_now("child: cgroup joined");
 	if (fsns_child_seal(&plan->fs, plan->map_uid, plan->map_gid, &err) < 0)
 		child_fail(ctx->sync_fd, &err);
+	timing_now("child: sealed");
 	arm_parent_death(ctx->sync_fd);
 }
 
@@ -261,9 +292,10 @@ void child_main(const struct child_ctx *ctx)
 		/* No pid namespace: a process group is what the supervisor kills. */
 		setpgid(0, 0);
 		/* sync 1 and 1b here too: in the cgroup before anything runs. */
-		if (sync_expect(ctx->sync_fd, SYNC_GO, SYNC_TIMEOUT_MS, &e2) < 0 ||
-		    sync_expect(ctx->sync_fd, SYNC_CGROUP_JOINED, SYNC_TIMEOUT_MS, &e2) < 0)
+		if (sync_expect(ctx->sync_fd, SYNC_GO, SYNC_TIMEOUT_MS, &e2) < 0)
 			_exit(125);
+		if (join_cgroup(ctx->sync_fd, &e2) < 0)
+			child_fail(ctx->sync_fd, &e2);
 		arm_parent_death(ctx->sync_fd);
 	}
 	init_main(ctx);

@@ -171,15 +171,14 @@ static int print_script_result(const struct policy *p, const struct report *rep,
  * test). When it is refused or its set-up fails, probe for real once, so
  * the refusal and the report name every gap with its guidance. */
 static void replan_with_live_probes(const struct policy *p, const struct cli *c, unsigned what,
-				    struct plan *plan, struct report *rep)
+				    struct host_caps *caps, struct plan *plan, struct report *rep)
 {
-	struct host_caps caps;
 	struct plan plan2;
 	struct report rep2;
 	struct nsrun_err err = {0};
 
-	caps_probe(&caps, what & ~(unsigned)CAPS_ASSUME_LIVE);
-	if (plan_make(p, &caps, &c->in, &plan2, &rep2, &err) < 0) {
+	caps_probe(caps, what & ~(unsigned)CAPS_ASSUME_LIVE);
+	if (plan_make(p, caps, &c->in, &plan2, &rep2, &err) < 0) {
 		plan_free(&plan2);
 		report_free(&rep2);
 		return;
@@ -234,7 +233,7 @@ int cmd_run(const struct policy *p, const struct cli *c)
 	timing_mark("planned");
 	if (plan.refuse) {
 		if (what & CAPS_ASSUME_LIVE)
-			replan_with_live_probes(p, c, what, &plan, &rep);
+			replan_with_live_probes(p, c, what, &caps, &plan, &rep);
 		code = refuse(p, c, &rep, NULL);
 		plan_free(&plan);
 		report_free(&rep);
@@ -246,8 +245,10 @@ int cmd_run(const struct policy *p, const struct cli *c)
 	}
 	supervisor_run(&plan, &caps, &opts, &rep, &res);
 	timing_mark("supervised");
-	if (res.setup_failed && (what & CAPS_ASSUME_LIVE)) {
-		replan_with_live_probes(p, c, what, &plan, &rep);
+	if (res.setup_failed && !res.started && (what & CAPS_ASSUME_LIVE)) {
+		bool had_cgroup = plan.res.cgroup;
+
+		replan_with_live_probes(p, c, what, &caps, &plan, &rep);
 		if (rep.n_downgrades > 0) {
 			/* The live probes explain the failure: it is a refusal. */
 			code = refuse(p, c, &rep, &res.err);
@@ -255,6 +256,14 @@ int cmd_run(const struct policy *p, const struct cli *c)
 			plan_free(&plan);
 			report_free(&rep);
 			return code;
+		}
+		/* The cgroup was assumed (a read-only cgroupfs in a container,
+		 * say) and the live plan holds the caps without it (maxProcesses
+		 * by RLIMIT_NPROC): the command never started, so run it once
+		 * more, now as planned from the live probes. */
+		if (had_cgroup && !plan.res.cgroup) {
+			run_result_free(&res);
+			supervisor_run(&plan, &caps, &opts, &rep, &res);
 		}
 	}
 	if (c->cmd == CMD_SCRIPT) {

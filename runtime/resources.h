@@ -4,12 +4,12 @@
  *   resources_plan()      pure: policy x host caps -> res_plan + report
  *   cgroup_probe()        live host check, once per process (caps.c calls it)
  *   cgroup_sweep_stale()  removes empty run cgroups of dead supervisors
- *   cgroup_run_create()   supervisor, before the clone
- *   cgroup_run_enter()/_leave()  v1: around the clone, so the child is
- *                         born in the run cgroup (v2: clone3 with
- *                         CLONE_INTO_CGROUP and cg.v2_dirfd instead)
- *   cgroup_run_attach()   or: after the clone, before "go" (slower on v1)
- *   cgroup_run_guard()    right after the clone
+ *   cgroup_run_create()   v2: before the clone (clone3 with
+ *                         CLONE_INTO_CGROUP and cg.v2_dirfd); v1: after
+ *                         it, while the child builds its root
+ *   cgroup_run_open_tasks() / cgroup_join_self()  v1: the child moves
+ *                         itself in, before it forks
+ *   cgroup_run_guard()    once the cgroup exists
  *   rlimits_apply()       command process, before exec
  *   cgroup_run_oom_killed(), cgroup_run_destroy()  supervisor, after reaping
  *
@@ -79,7 +79,6 @@ struct cgroup_run {
 				* CLONE_INTO_CGROUP; -1 unless v2 */
 	int guard_fd;	       /* our end of the guard's socket; -1 none */
 	pid_t guard_pid;       /* the guard (cgroup_run_guard), 0 none */
-	bool entered;	       /* between cgroup_run_enter and _leave */
 };
 
 /* Makes *cg safe to destroy before (or without) a create. */
@@ -107,21 +106,20 @@ int cgroup_run_create(const struct res_plan *p, const struct host_caps *caps, co
  * run's cgroup_sweep_stale(). No-op when nothing was created. */
 int cgroup_run_guard(struct cgroup_run *cg, struct nsrun_err *err);
 
-/* Moves pid (the whole thread group) into the run cgroup(s). On v1 the
- * first such move in a process waits for an RCU grace period (the global
- * cgroup_threadgroup_rwsem is write-locked): 10-15 ms measured here. */
+/* Moves pid into the run cgroup(s) from outside: the fallback of v2
+ * kernels without CLONE_INTO_CGROUP. On v1 pid must be single-threaded
+ * ("tasks" moves one thread) and slow: see cgroup_run_open_tasks. */
 int cgroup_run_attach(const struct cgroup_run *cg, pid_t pid, struct nsrun_err *err);
 
-/* v1: moves the calling thread into the run cgroup(s), so that a child
- * cloned now is born there (and its cgroup namespace is rooted there);
- * cgroup_run_leave() moves it back to where it was. The supervisor must be
- * single-threaded: writing "0" to "tasks" moves only the current thread,
- * which is what lets the kernel skip the global lock (~10 us per move).
- * v2: returns -EOPNOTSUPP; use clone3(CLONE_INTO_CGROUP, cg->v2_dirfd) or
- * cgroup_run_attach(). Nothing to do (version 0): returns 0. On failure
- * enter leaves the caller where it was. */
-int cgroup_run_enter(struct cgroup_run *cg, struct nsrun_err *err);
-int cgroup_run_leave(struct cgroup_run *cg, struct nsrun_err *err);
+/* v1, the fast way in: the supervisor opens the run cgroups' "tasks" files
+ * (fds, up to max; returns how many or -1) and passes them to its child,
+ * which writes "0" to each (cgroup_join_self). Moving oneself, the calling
+ * thread only, is the one migration the kernel does without the global
+ * cgroup_threadgroup_rwsem: ~10 us where cgroup_run_attach of the same
+ * child waits 5-30 ms for an RCU grace period. The kernel checks the
+ * opener's credentials (5.16+), or for a self-move the mover's own. */
+int cgroup_run_open_tasks(const struct cgroup_run *cg, int *fds, int max, struct nsrun_err *err);
+int cgroup_join_self(const int *fds, int n, struct nsrun_err *err);
 
 /* True when the kernel OOM-killed a process of this run (memory cap hit). */
 bool cgroup_run_oom_killed(const struct cgroup_run *cg);
@@ -137,13 +135,16 @@ void cgroup_run_destroy(struct cgroup_run *cg);
  * at the start of each run, after caps are probed. */
 void cgroup_sweep_stale(const struct host_caps *caps);
 
-/* Live, once per process: cgroup version, and whether this process can make
- * a child cgroup with memory / pids limits (mkdir + rmdir of a probe
- * cgroup, < 0.2 ms). Fills caps->cgroup_*. */
-void cgroup_probe(struct host_caps *caps);
+/* Once per process: cgroup version, and whether this process can make a
+ * child cgroup with memory / pids limits. live: by a mkdir + rmdir of a
+ * probe cgroup (~0.3 ms); else the controls are assumed to work once the
+ * hierarchy and our place in it are found (fail-closed runs, whose own
+ * cgroup creation is the test). Fills caps->cgroup_*. */
+void cgroup_probe(struct host_caps *caps, bool live);
 
 /* The same from given /proc/self/mountinfo and /proc/self/cgroup texts, so
  * tests can point it at a fake cgroup tree. */
-void cgroup_probe_from(struct host_caps *caps, const char *mountinfo, const char *self_cgroup);
+void cgroup_probe_from(struct host_caps *caps, const char *mountinfo, const char *self_cgroup,
+		       bool live);
 
 #endif

@@ -128,6 +128,8 @@ struct sv {
 	pid_t pid;
 	int pidfd;
 	bool born_in_cgroup;	/* no cgroup_run_attach needed */
+	bool cg_ready;		/* the run cgroup and its guard exist */
+	int64_t t0;
 	int sync_fd;
 	struct stream streams[2];
 	int64_t total_out;
@@ -462,6 +464,22 @@ static int arm_timer(int64_t ms)
 	return fd;
 }
 
+/* The run cgroup, and the guard that removes it if we get killed. Empty
+ * cgroups of supervisors that were killed with their guard go first. */
+static int cgroup_ready(struct sv *sv, const struct host_caps *caps, struct cgroup_run *cg,
+			struct nsrun_err *err)
+{
+	char name[64];
+
+	cgroup_sweep_stale(caps);
+	snprintf(name, sizeof(name), "nsrun-%d-%lld", getpid(), (long long)sv->t0);
+	if (cgroup_run_create(&sv->plan->res, caps, name, cg, err) < 0)
+		return -1;
+	sv->cg_ready = true;
+	timing_mark("cgroup created");
+	return cgroup_run_guard(cg, err);
+}
+
 /* DESIGN §3 steps 2 and 4, from the outside. */
 static int parent_setup(struct sv *sv, const struct host_caps *caps, struct cgroup_run *cg,
 			struct nsrun_err *err)
@@ -474,13 +492,26 @@ static int parent_setup(struct sv *sv, const struct host_caps *caps, struct cgro
 	/* sync 1 */
 	if (sync_send(sv->sync_fd, SYNC_GO, 0, NULL) < 0)
 		return nsrun_err_set(err, "sync", EPIPE, "the sandbox exited before set-up");
-	/* Born in the cgroup (v1: cgroup_run_enter around the clone; v2:
-	 * CLONE_INTO_CGROUP) or else moved now: a cgroup v1 migration waits
-	 * out an RCU grace period (~10 ms), so the child builds its root
-	 * meanwhile and forks nothing before sync 1b. */
-	if (plan->res.cgroup && !sv->born_in_cgroup && cgroup_run_attach(cg, sv->pid, err) < 0)
+	/* v2: born in the cgroup (CLONE_INTO_CGROUP). v1: the cgroup is made
+	 * now, on this CPU, while the child builds its root on the other, and
+	 * the child moves itself in at sync 1b, before it forks anything. */
+	if (plan->res.cgroup && !sv->cg_ready && cgroup_ready(sv, caps, cg, err) < 0)
 		return -1;
-	if (sync_send(sv->sync_fd, SYNC_CGROUP_JOINED, 0, NULL) < 0)
+	if (plan->res.cgroup && cg->version == 1) {
+		int fds[SYNC_MAX_FDS], n = cgroup_run_open_tasks(cg, fds, SYNC_MAX_FDS, err);
+
+		if (n < 0)
+			return -1;
+		r = sync_send_fds(sv->sync_fd, SYNC_CGROUP_JOINED, 0, NULL, fds, n);
+		while (n > 0)
+			close(fds[--n]);
+	} else {
+		if (plan->res.cgroup && !sv->born_in_cgroup &&
+		    cgroup_run_attach(cg, sv->pid, err) < 0)
+			return -1;
+		r = sync_send(sv->sync_fd, SYNC_CGROUP_JOINED, 0, NULL);
+	}
+	if (r < 0)
 		return nsrun_err_set(err, "sync", EPIPE, "the sandbox exited during set-up");
 	if (!plan->sandboxed || !plan->net.egress)
 		return 0;
@@ -537,7 +568,6 @@ void supervisor_run(const struct plan *plan, const struct host_caps *caps,
 	_cleanup_close_ int sigfd = -1;
 	_cleanup_close_ int timerfd = -1;
 	int64_t t0 = now_ms();
-	bool have_cg = false;
 
 	memset(res, 0, sizeof(*res));
 	memset(&sv, 0, sizeof(sv));
@@ -562,16 +592,11 @@ void supervisor_run(const struct plan *plan, const struct host_caps *caps,
 
 	if (plan->sandboxed && plan->priv.seccomp)
 		nsrun_seccomp_prebuilt(&prog);
-	if (plan->res.cgroup) {
-		char name[64];
-
-		/* empty cgroups of supervisors that were killed with their guard */
-		cgroup_sweep_stale(caps);
-		snprintf(name, sizeof(name), "nsrun-%d-%lld", getpid(), (long long)t0);
-		if (cgroup_run_create(&plan->res, caps, name, &cg, &res->err) < 0)
+	sv.t0 = t0;
+	/* v2 clones straight into the cgroup, so it must exist first */
+	if (plan->res.cgroup && plan->res.cgroup_version == 2) {
+		if (cgroup_ready(&sv, caps, &cg, &res->err) < 0)
 			goto setup_failed;
-		have_cg = true;
-		timing_mark("cgroup created");
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0 ||
 	    pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
@@ -586,15 +611,8 @@ void supervisor_run(const struct plan *plan, const struct host_caps *caps,
 				 .stdout_fd = out[1],
 				 .stderr_fd = errp[1],
 				 .supervisor_netns_ino = netns_inode()};
-	/* v1: step into the run cgroup so the child is born there (its
-	 * cgroup namespace rooted at it), ~10 us instead of a migration */
-	if (have_cg && cg.version == 1) {
-		if (cgroup_run_enter(&cg, &res->err) < 0)
-			goto setup_failed;
-		sv.born_in_cgroup = true;
-	}
 	sv.pid = clone_child(plan->sandboxed ? plan->clone_flags : 0, &sv.pidfd,
-			     have_cg && cg.version == 2 ? cg.v2_dirfd : -1, &sv.born_in_cgroup);
+			     sv.cg_ready && cg.version == 2 ? cg.v2_dirfd : -1, &sv.born_in_cgroup);
 	if (sv.pid < 0) {
 		int e = errno;
 		char why[CAPS_REASON_LEN];
@@ -610,14 +628,6 @@ void supervisor_run(const struct plan *plan, const struct host_caps *caps,
 	if (sv.pid == 0)
 		child_main(&ctx);
 	timing_mark("cloned");
-	/* back out, then the guard that removes the cgroup if we get killed */
-	if (have_cg && ((cg.entered && cgroup_run_leave(&cg, &res->err) < 0) ||
-			cgroup_run_guard(&cg, &res->err) < 0)) {
-		kill(sv.pid, SIGKILL);
-		waitpid(sv.pid, NULL, 0);
-		goto setup_failed;
-	}
-
 	close(sp[1]);
 	close(out[1]);
 	close(errp[1]);
@@ -656,7 +666,7 @@ void supervisor_run(const struct plan *plan, const struct host_caps *caps,
 	if (sv.slirp.pid > 0 || sv.slirp.exit_fd >= 0)
 		netns_slirp_kill(&sv.slirp);
 	timing_mark("output drained");
-	if (have_cg) {
+	if (sv.cg_ready) {
 		res->oom = cgroup_run_oom_killed(&cg);
 		cgroup_run_destroy(&cg);
 		timing_mark("cgroup removed");
@@ -678,7 +688,7 @@ setup_failed:
 		if (errp[i] >= 0)
 			close(errp[i]);
 	}
-	if (have_cg)
+	if (sv.cg_ready)
 		cgroup_run_destroy(&cg);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	res->duration_ms = now_ms() - t0;

@@ -5,6 +5,7 @@
 
 void timing_init(void);
 void timing_mark(const char *label);
+void timing_now(const char *label);
 void timing_dump(void);
 
 #endif
