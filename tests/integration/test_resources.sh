@@ -322,3 +322,21 @@ t_res_open_files_cap() {
 	n=$(sed -n 's/^opened=//p' "$T_TMP/stdout")
 	[ -n "$n" ] && [ "$n" -lt 64 ] || fail "opened $n files under a cap of 64"
 }
+
+# ---- the run cgroup, seen from inside ------------------------------------------
+
+# The command is in the run cgroup (its limits are read back from inside the
+# cgroup it sees as "/") and learns nothing of the host's cgroup tree: every
+# line of /proc/self/cgroup says "/", although on cgroup v1 the child joins
+# the run cgroup only after its clone.
+t_res_cgroup_namespace_is_the_run_cgroup() {
+	only_root
+	local p
+	p=$(r_policy cg '{"memoryBytes":67108864,"maxProcesses":50}' fail)
+	expect_exit 0 "$NSRUN" run --override "$p" -- cat /proc/self/cgroup
+	[ -s "$OUT" ] || fail "no /proc/self/cgroup output"
+	if grep -v ':/$' "$OUT"; then
+		fail "the sandbox sees a cgroup path other than its own root (above)"
+	fi
+	grep -q 'memory:/$\|^0::/$' "$OUT" || fail "no memory or v2 line: $(cat "$OUT")"
+}
