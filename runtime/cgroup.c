@@ -791,6 +791,25 @@ static void guard_title(void)
 	}
 }
 
+/* One byte from the supervisor; an 'h' carries a descriptor to hold (kept
+ * open, so never closed here: the guard's exit drops it). */
+static ssize_t read_guard_msg(int sock, char *c)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = {.iov_base = c, .iov_len = 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			    .msg_controllen = sizeof(ctl.buf)};
+	ssize_t n;
+
+	do
+		n = recvmsg(sock, &mh, 0);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
 static __attribute__((noreturn)) void guard_main(struct cgroup_run *cg, int fd, pid_t supervisor)
 {
 	sigset_t all;
@@ -821,11 +840,13 @@ static __attribute__((noreturn)) void guard_main(struct cgroup_run *cg, int fd, 
 	pf[0] = (struct pollfd){.fd = sock, .events = POLLIN};
 	pf[1] = (struct pollfd){.fd = pfd, .events = POLLIN};
 	/* pidfd_open ran after the fork: the supervisor may be gone already */
-	if (getppid() == supervisor) {
+	while (getppid() == supervisor) {
 		while (poll(pf, pfd >= 0 ? 2 : 1, -1) < 0 && errno == EINTR)
 			;
-		if ((pf[0].revents & (POLLIN | POLLHUP)) && read(sock, &c, 1) == 1 && c == 'd')
-			_exit(0); /* destroy did the work */
+		if (!(pf[0].revents & (POLLIN | POLLHUP)) || read_guard_msg(sock, &c) != 1)
+			break;
+		if (c == 'd')
+			_exit(0); /* destroy did the work; held namespaces go with us */
 	}
 	remove_all(cg);
 	_exit(0);
@@ -858,6 +879,29 @@ int cgroup_run_guard(struct cgroup_run *cg, struct nsrun_err *err)
 	cg->guard_fd = sp[1];
 	cg->guard_pid = pid;
 	return 0;
+}
+
+int cgroup_run_guard_hold(const struct cgroup_run *cg, int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	char h = 'h';
+	struct iovec iov = {.iov_base = &h, .iov_len = 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			    .msg_controllen = sizeof(ctl.buf)};
+	struct cmsghdr *c;
+
+	if (cg->guard_fd < 0 || fd < 0)
+		return -EBADF;
+	memset(&ctl, 0, sizeof(ctl));
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(cg->guard_fd, &mh, MSG_NOSIGNAL) == 1 ? 0 : -errno;
 }
 
 /* Tells the guard "done". Not waited for: its exit (tearing down a copy of

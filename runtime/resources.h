@@ -106,6 +106,12 @@ int cgroup_run_create(const struct res_plan *p, const struct host_caps *caps, co
  * run's cgroup_sweep_stale(). No-op when nothing was created. */
 int cgroup_run_guard(struct cgroup_run *cg, struct nsrun_err *err);
 
+/* Hands the guard a descriptor to keep open until it exits (after destroy):
+ * the sandbox's mount namespaces, so that tearing them down (every mount
+ * unmounted, an RCU grace period waited out) happens in the guard after we
+ * are gone, not in the sandbox's set-up or exit. The caller keeps its fd. */
+int cgroup_run_guard_hold(const struct cgroup_run *cg, int fd);
+
 /* Moves pid into the run cgroup(s) from outside: the fallback of v2
  * kernels without CLONE_INTO_CGROUP. On v1 pid must be single-threaded
  * ("tasks" moves one thread) and slow: see cgroup_run_open_tasks. */

@@ -129,6 +129,8 @@ struct sv {
 	int pidfd;
 	bool born_in_cgroup;	/* no cgroup_run_attach needed */
 	bool cg_ready;		/* the run cgroup and its guard exist */
+	int mntns_fd;		/* the sandbox's first mount namespace, until the guard holds it */
+	struct cgroup_run *cg;
 	int64_t t0;
 	int sync_fd;
 	struct stream streams[2];
@@ -263,6 +265,25 @@ static void pump(struct sv *sv, struct stream *s)
 	}
 }
 
+/* The guard keeps the sandbox's mount namespace (that of pid, opened now,
+ * or fd) until after we exit: its teardown then costs neither the seal
+ * (which leaves the first namespace) nor the sandbox's exit. Best effort:
+ * without a guard, or for a rootless supervisor once the child changed ids
+ * (not dumpable), the kernel tears it down in place as before. */
+static void guard_hold_mntns(struct sv *sv, const struct cgroup_run *cg, int fd)
+{
+	char path[64];
+
+	if (fd < 0 && cg->guard_fd >= 0) {
+		snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)sv->pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd >= 0) {
+		cgroup_run_guard_hold(cg, fd);
+		close(fd);
+	}
+}
+
 static void on_sync(struct sv *sv)
 {
 	struct sync_msg m;
@@ -279,6 +300,9 @@ static void on_sync(struct sv *sv)
 	case SYNC_RUNNING:
 		timing_mark("command exec'd");
 		sv->res->started = true;
+		/* the sealed namespace, the one the sandbox exits in */
+		if (sv->cg_ready && sv->plan->sandboxed)
+			guard_hold_mntns(sv, sv->cg, -1);
 		break;
 	case SYNC_EXEC_FAILED:
 		sv->res->exec_failed = true;
@@ -477,7 +501,13 @@ static int cgroup_ready(struct sv *sv, const struct host_caps *caps, struct cgro
 		return -1;
 	sv->cg_ready = true;
 	timing_mark("cgroup created");
-	return cgroup_run_guard(cg, err);
+	if (cgroup_run_guard(cg, err) < 0)
+		return -1;
+	if (sv->mntns_fd >= 0) {
+		guard_hold_mntns(sv, cg, sv->mntns_fd);
+		sv->mntns_fd = -1;
+	}
+	return 0;
 }
 
 /* DESIGN §3 steps 2 and 4, from the outside. */
@@ -578,6 +608,8 @@ void supervisor_run(const struct plan *plan, const struct host_caps *caps,
 	sv.rep = rep;
 	sv.pidfd = -1;
 	sv.sync_fd = -1;
+	sv.mntns_fd = -1;
+	sv.cg = &cg;
 	sv.slirp = (struct netns_slirp)NETNS_SLIRP_INIT;
 
 	sigemptyset(&mask);
@@ -628,6 +660,17 @@ void supervisor_run(const struct plan *plan, const struct host_caps *caps,
 	if (sv.pid == 0)
 		child_main(&ctx);
 	timing_mark("cloned");
+	if (plan->res.cgroup && plan->sandboxed && (plan->clone_flags & CLONE_NEWNS)) {
+		char path[64];
+
+		/* now, while the child is still dumpable (before its id change) */
+		snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)sv.pid);
+		sv.mntns_fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (sv.cg_ready) {
+			guard_hold_mntns(&sv, &cg, sv.mntns_fd);
+			sv.mntns_fd = -1;
+		}
+	}
 	close(sp[1]);
 	close(out[1]);
 	close(errp[1]);
@@ -663,6 +706,8 @@ void supervisor_run(const struct plan *plan, const struct host_caps *caps,
 		close(sv.sync_fd);
 	if (sv.pidfd >= 0)
 		close(sv.pidfd);
+	if (sv.mntns_fd >= 0)
+		close(sv.mntns_fd);
 	if (sv.slirp.pid > 0 || sv.slirp.exit_fd >= 0)
 		netns_slirp_kill(&sv.slirp);
 	timing_mark("output drained");
