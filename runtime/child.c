@@ -283,7 +283,22 @@ static void child_setup(const struct child_ctx *ctx)
 	struct nsrun_err err = {0};
 	int r;
 
-	/* sync 1: the supervisor wrote our maps and put us in the cgroup. */
+	/* Before sync 1, while the supervisor writes our maps: these need only
+	 * the capabilities we hold in our new namespaces, not mapped ids. The
+	 * network comes first: its namespace check reads the host's /proc (a
+	 * degraded run may have no fresh one), and slirp4netns then starts
+	 * while the root is being built. */
+	if (sethostname("nsrun", 5) < 0)
+		child_fail(ctx->sync_fd, &(struct nsrun_err){"uts", errno, "sethostname"});
+	if (plan->net.new_netns) {
+		if (netns_child_setup_early(&plan->net, ctx->supervisor_netns_ino, &err) < 0)
+			child_fail(ctx->sync_fd, &err);
+		/* sync 2: the filter is in; only now may tap0 appear. */
+		if (plan->net.egress)
+			sync_send(ctx->sync_fd, SYNC_FILTER_LOADED, 0, NULL);
+	}
+	timing_now("child: net early");
+	/* sync 1: the supervisor wrote our maps. */
 	r = sync_expect(ctx->sync_fd, SYNC_GO, SYNC_TIMEOUT_MS, &err);
 	if (r < 0)
 		_exit(125);
@@ -297,19 +312,6 @@ static void child_setup(const struct child_ctx *ctx)
 		child_fail(ctx->sync_fd, &(struct nsrun_err){"privilege", errno, "setresuid"});
 	/* After the id change: a credential change clears PDEATHSIG. */
 	arm_parent_death(ctx->sync_fd);
-	if (sethostname("nsrun", 5) < 0)
-		child_fail(ctx->sync_fd, &(struct nsrun_err){"uts", errno, "sethostname"});
-	/* The network comes first: its namespace check reads the host's /proc
-	 * (a degraded run may have no fresh one), and slirp4netns then starts
-	 * while the root is being built. */
-	if (plan->net.new_netns) {
-		if (netns_child_setup_early(&plan->net, ctx->supervisor_netns_ino, &err) < 0)
-			child_fail(ctx->sync_fd, &err);
-		/* sync 2: the filter is in; only now may tap0 appear. */
-		if (plan->net.egress)
-			sync_send(ctx->sync_fd, SYNC_FILTER_LOADED, 0, NULL);
-	}
-	timing_now("child: net early");
 	if (fsns_child_setup(&plan->fs, &err) < 0)
 		child_fail(ctx->sync_fd, &err);
 	timing_now("child: root built");

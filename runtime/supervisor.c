@@ -515,6 +515,7 @@ static int parent_setup(struct sv *sv, const struct host_caps *caps, struct cgro
 			struct nsrun_err *err)
 {
 	const struct plan *plan = sv->plan;
+	bool egress = plan->sandboxed && plan->net.egress;
 	int r;
 
 	if (plan->sandboxed && write_maps(plan, sv->pid, err) < 0)
@@ -522,6 +523,18 @@ static int parent_setup(struct sv *sv, const struct host_caps *caps, struct cgro
 	/* sync 1 */
 	if (sync_send(sv->sync_fd, SYNC_GO, 0, NULL) < 0)
 		return nsrun_err_set(err, "sync", EPIPE, "the sandbox exited before set-up");
+	/* sync 2: the filter is in before any interface but lo exists (the
+	 * child loads it before sync 1). slirp4netns starts first: its own
+	 * start-up takes milliseconds, the cgroup work below overlaps it. */
+	if (egress) {
+		r = sync_expect(sv->sync_fd, SYNC_FILTER_LOADED, SETUP_TIMEOUT_MS, err);
+		if (r < 0)
+			return r;
+		r = netns_slirp_start(&plan->net, caps->slirp4netns_path, sv->pid, &sv->slirp, err);
+		if (r < 0)
+			return r;
+		sv->slirp_running = true;
+	}
 	/* v2: born in the cgroup (CLONE_INTO_CGROUP). v1: the cgroup is made
 	 * now, on this CPU, while the child builds its root on the other, and
 	 * the child moves itself in at sync 1b, before it forks anything. */
@@ -543,16 +556,8 @@ static int parent_setup(struct sv *sv, const struct host_caps *caps, struct cgro
 	}
 	if (r < 0)
 		return nsrun_err_set(err, "sync", EPIPE, "the sandbox exited during set-up");
-	if (!plan->sandboxed || !plan->net.egress)
+	if (!egress)
 		return 0;
-	/* sync 2: the filter is in before any interface but lo exists. */
-	r = sync_expect(sv->sync_fd, SYNC_FILTER_LOADED, SETUP_TIMEOUT_MS, err);
-	if (r < 0)
-		return r;
-	r = netns_slirp_start(&plan->net, caps->slirp4netns_path, sv->pid, &sv->slirp, err);
-	if (r < 0)
-		return r;
-	sv->slirp_running = true;
 	r = netns_slirp_wait_ready(&sv->slirp, SLIRP_READY_TIMEOUT_MS, err);
 	if (r < 0)
 		return r;
