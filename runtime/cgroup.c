@@ -18,7 +18,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -446,33 +448,96 @@ static void probe_v2(struct host_caps *caps, const struct hier *v2)
 	swap_caveat(&caps->cgroup_memory, swap, "memory.swap.max");
 }
 
+static void probe_hiers(struct host_caps *caps, struct hier *v2, struct hier *mem,
+			struct hier *pids)
+{
+	caps->cgroup_version = 0;
+	caps->cgroup_memory_dir[0] = caps->cgroup_pids_dir[0] = '\0';
+	cap_check_no(&caps->cgroup_memory, "no cgroup filesystem is mounted");
+	cap_check_no(&caps->cgroup_pids, "no cgroup filesystem is mounted");
+	/* Hybrid hosts bind memory and pids to v1; the v2 tree then holds none
+	 * of them, so v1 wins whenever a v1 controller we need is mounted. */
+	if (mem->found || pids->found) {
+		caps->cgroup_version = 1;
+		probe_v1(caps, mem, pids);
+	} else if (v2->found) {
+		caps->cgroup_version = 2;
+		probe_v2(caps, v2);
+	}
+}
+
 void cgroup_probe_from(struct host_caps *caps, const char *mountinfo, const char *self_cgroup,
 		       bool live)
 {
 	struct hier v2 = {0}, mem = {0}, pids = {0};
 
-	caps->cgroup_version = 0;
-	caps->cgroup_memory_dir[0] = caps->cgroup_pids_dir[0] = '\0';
-	cap_check_no(&caps->cgroup_memory, "no cgroup filesystem is mounted");
-	cap_check_no(&caps->cgroup_pids, "no cgroup filesystem is mounted");
 	probe_live = live;
 	parse_mountinfo(mountinfo ? mountinfo : "", &v2, &mem, &pids);
 	parse_self_cgroup(self_cgroup ? self_cgroup : "", &v2, &mem, &pids);
-	/* Hybrid hosts bind memory and pids to v1; the v2 tree then holds none
-	 * of them, so v1 wins whenever a v1 controller we need is mounted. */
-	if (mem.found || pids.found) {
-		caps->cgroup_version = 1;
-		probe_v1(caps, &mem, &pids);
-	} else if (v2.found) {
-		caps->cgroup_version = 2;
-		probe_v2(caps, &v2);
+	probe_hiers(caps, &v2, &mem, &pids);
+}
+
+static bool is_fs(const char *path, long type)
+{
+	struct statfs st;
+
+	return statfs(path, &st) == 0 && (long)st.f_type == type;
+}
+
+static void at_standard_place(struct hier *h, const char *mnt)
+{
+	h->found = true;
+	snprintf(h->mnt, sizeof(h->mnt), "%s", mnt);
+	snprintf(h->root, sizeof(h->root), "/");
+}
+
+/* The hierarchies where systemd and every distribution mount them, found
+ * with a few statfs calls instead of generating and parsing all of
+ * /proc/self/mountinfo (~0.1 ms). False, and the caller parses mountinfo,
+ * on any other layout, and when a mount's root may not be the hierarchy's
+ * root (a container without a cgroup namespace): there our own cgroup's
+ * directory is not where it would be. */
+static bool standard_layout(const char *self_cgroup, struct hier *v2, struct hier *mem,
+			    struct hier *pids)
+{
+	struct hier *all[] = {v2, mem, pids};
+	char dir[600];
+	struct stat st;
+
+	if (is_fs("/sys/fs/cgroup", CGROUP2_SUPER_MAGIC)) {
+		at_standard_place(v2, "/sys/fs/cgroup");
+	} else if (is_fs("/sys/fs/cgroup", TMPFS_MAGIC)) {
+		if (is_fs("/sys/fs/cgroup/memory", CGROUP_SUPER_MAGIC))
+			at_standard_place(mem, "/sys/fs/cgroup/memory");
+		if (is_fs("/sys/fs/cgroup/pids", CGROUP_SUPER_MAGIC))
+			at_standard_place(pids, "/sys/fs/cgroup/pids");
+		if (is_fs("/sys/fs/cgroup/unified", CGROUP2_SUPER_MAGIC))
+			at_standard_place(v2, "/sys/fs/cgroup/unified");
 	}
+	if (!v2->found && !mem->found && !pids->found)
+		return false;
+	parse_self_cgroup(self_cgroup, v2, mem, pids);
+	for (size_t i = 0; i < 3; i++) {
+		if (!all[i]->found || !strcmp(all[i]->own, "/"))
+			continue;
+		snprintf(dir, sizeof(dir), "%s%s", all[i]->mnt, all[i]->own);
+		if (!all[i]->own[0] || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+			return false;
+	}
+	return true;
 }
 
 void cgroup_probe(struct host_caps *caps, bool live)
 {
-	_cleanup_free_ char *mi = slurp("/proc/self/mountinfo");
 	_cleanup_free_ char *cg = slurp("/proc/self/cgroup");
+	struct hier v2 = {0}, mem = {0}, pids = {0};
+
+	if (!live && cg && standard_layout(cg, &v2, &mem, &pids)) {
+		probe_live = false;
+		probe_hiers(caps, &v2, &mem, &pids);
+		return;
+	}
+	_cleanup_free_ char *mi = slurp("/proc/self/mountinfo");
 
 	cgroup_probe_from(caps, mi, cg, live);
 }

@@ -595,6 +595,28 @@ Test(cgroup_probe, assumed_probe_makes_nothing, .init = fake_init, .fini = fake_
 	cr_assert(!strstr(caps.cgroup_memory.reason, "swap"), "%s", caps.cgroup_memory.reason);
 }
 
+/* The assumed probe finds the hierarchies by statfs at their standard
+ * places, not from mountinfo: on this host it must land on exactly what
+ * the mountinfo-based live probe finds. */
+Test(cgroup_probe, assumed_probe_agrees_with_mountinfo)
+{
+	struct host_caps live, fast;
+
+	memset(&live, 0, sizeof(live));
+	memset(&fast, 0, sizeof(fast));
+	live.euid_is_root = fast.euid_is_root = geteuid() == 0;
+	cgroup_probe(&live, true);
+	cgroup_probe(&fast, false);
+	cr_log_info("live: v%d %s | %s; assumed: v%d %s | %s", live.cgroup_version,
+		    live.cgroup_memory_dir, live.cgroup_pids_dir, fast.cgroup_version,
+		    fast.cgroup_memory_dir, fast.cgroup_pids_dir);
+	cr_assert_eq(fast.cgroup_version, live.cgroup_version);
+	if (live.cgroup_memory.ok)
+		cr_assert_str_eq(fast.cgroup_memory_dir, live.cgroup_memory_dir);
+	if (live.cgroup_pids.ok)
+		cr_assert_str_eq(fast.cgroup_pids_dir, live.cgroup_pids_dir);
+}
+
 Test(cgroup_probe, no_cgroupfs)
 {
 	struct host_caps caps = {0};
