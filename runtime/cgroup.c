@@ -912,6 +912,8 @@ static __attribute__((noreturn)) void guard_main(struct cgroup_run *cg, int fd, 
 			break;
 		if (c == 'd')
 			_exit(0); /* destroy did the work; held namespaces go with us */
+		if (c == 'r')
+			break; /* released: the run is over, remove it for the supervisor */
 	}
 	remove_all(cg);
 	_exit(0);
@@ -991,6 +993,23 @@ void cgroup_run_destroy(struct cgroup_run *cg)
 	remove_all(cg);
 	if (cg->guard_fd >= 0)
 		stop_guard(cg);
+	cgroup_run_init(cg);
+}
+
+void cgroup_run_release(struct cgroup_run *cg)
+{
+	if (cg->version == 0)
+		return;
+	/* A pid 1 supervisor takes its guard with it when it exits (the
+	 * kernel kills its pid namespace): then remove the cgroup now. */
+	if (cg->guard_fd < 0 || getpid() == 1 ||
+	    send(cg->guard_fd, "r", 1, MSG_NOSIGNAL) != 1) {
+		cgroup_run_destroy(cg);
+		return;
+	}
+	close(cg->guard_fd);
+	if (cg->v2_dirfd >= 0)
+		close(cg->v2_dirfd);
 	cgroup_run_init(cg);
 }
 

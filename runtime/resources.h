@@ -130,6 +130,12 @@ int cgroup_join_self(const int *fds, int n, struct nsrun_err *err);
 /* True when the kernel OOM-killed a process of this run (memory cap hit). */
 bool cgroup_run_oom_killed(const struct cgroup_run *cg);
 
+/* For a run whose every process is gone (the sandbox's init exited, taking
+ * its pid namespace with it): the guard removes the empty cgroup(s) while
+ * we finish, ~0.15 ms off every run; it exits once done. Without a guard,
+ * or as pid 1 (whose exit kills the guard), this is cgroup_run_destroy. */
+void cgroup_run_release(struct cgroup_run *cg);
+
 /* Kills whatever is left in the run cgroup(s) (v2 cgroup.kill, else SIGKILL
  * through pidfds), removes them and the parent dir when it is empty. Bounded
  * wait (a few ms normally, 2 s worst case). Idempotent. */

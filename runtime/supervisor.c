@@ -718,7 +718,11 @@ void supervisor_run(const struct plan *plan, const struct host_caps *caps,
 	timing_mark("output drained");
 	if (sv.cg_ready) {
 		res->oom = cgroup_run_oom_killed(&cg);
-		cgroup_run_destroy(&cg);
+		/* with a pid namespace, init's exit left nothing running */
+		if (plan->sandboxed && sv.init_exited && (plan->clone_flags & CLONE_NEWPID))
+			cgroup_run_release(&cg);
+		else
+			cgroup_run_destroy(&cg);
 		timing_mark("cgroup removed");
 	}
 	if (res->slirp_died)

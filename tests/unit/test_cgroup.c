@@ -305,6 +305,34 @@ static bool gone_or_zombie(pid_t pid)
 	return !rp || rp[2] == 'Z';
 }
 
+/* release hands the removal to the guard: the supervisor returns at once,
+ * the empty cgroup goes within moments, and the guard exits. */
+Test(cgroup_live, release_lets_the_guard_remove, .init = setup_run, .fini = cleanup_run)
+{
+	struct host_caps caps;
+	struct res_plan plan = {.cgroup = true, .memory_bytes = 64 * MIB, .pids_max = 16};
+	struct nsrun_err err = {0};
+	char mem[512];
+	pid_t guard;
+	int i;
+
+	need_cgroups(&caps);
+	plan.cgroup_version = caps.cgroup_version;
+	cr_assert_eq(cgroup_run_create(&plan, &caps, NULL, &run, &err), 0, "%s", err.detail);
+	cr_assert_eq(cgroup_run_guard(&run, &err), 0, "%s", err.detail);
+	guard = run.guard_pid;
+	snprintf(mem, sizeof(mem), "%s", run.version == 2 ? run.v2_path : run.memory_path);
+	cgroup_run_release(&run);
+	cr_assert_eq(run.version, 0);
+	for (i = 0; i < 300 && exists(mem); i++)
+		usleep(10000);
+	cr_assert(!exists(mem), "%s still there 3 s after release", mem);
+	for (i = 0; i < 300 && !gone_or_zombie(guard); i++)
+		usleep(10000);
+	cr_assert(gone_or_zombie(guard), "the guard did not exit");
+	waitpid(guard, NULL, 0);
+}
+
 /* SPEC §6: supervisor SIGKILL leaves no cgroup and no process behind. A
  * forked "supervisor" makes a run cgroup with a sleeper in it, then dies by
  * SIGKILL without destroy: the guard must clean up. */
