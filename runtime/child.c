@@ -288,6 +288,9 @@ static void child_setup(const struct child_ctx *ctx)
 	 * network comes first: its namespace check reads the host's /proc (a
 	 * degraded run may have no fresh one), and slirp4netns then starts
 	 * while the root is being built. */
+	if ((plan->clone_flags & CLONE_NEWNET) && unshare(CLONE_NEWNET) < 0)
+		child_fail(ctx->sync_fd,
+			   &(struct nsrun_err){"netns", errno, "unshare a network namespace"});
 	if (sethostname("nsrun", 5) < 0)
 		child_fail(ctx->sync_fd, &(struct nsrun_err){"uts", errno, "sethostname"});
 	if (plan->net.new_netns) {

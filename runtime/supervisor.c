@@ -648,7 +648,10 @@ void supervisor_run(const struct plan *plan, const struct host_caps *caps,
 				 .stdout_fd = out[1],
 				 .stderr_fd = errp[1],
 				 .supervisor_netns_ino = netns_inode()};
-	sv.pid = clone_child(plan->sandboxed ? plan->clone_flags : 0, &sv.pidfd,
+	/* The network namespace is the child's first act, not the clone's: it
+	 * is most of the clone's cost (~0.33 ms), and made by the child it
+	 * overlaps our writing the maps (DESIGN: the child owns its set-up). */
+	sv.pid = clone_child(plan->sandboxed ? plan->clone_flags & ~(unsigned long)CLONE_NEWNET : 0, &sv.pidfd,
 			     sv.cg_ready && cg.version == 2 ? cg.v2_dirfd : -1, &sv.born_in_cgroup);
 	if (sv.pid < 0) {
 		int e = errno;
