@@ -4,6 +4,7 @@
 #include "timing.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
@@ -244,8 +245,12 @@ static __attribute__((noreturn)) void init_main(const struct child_ctx *ctx)
 		}
 		while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
 			if (w == cmd) {
+				/* ECHILD: no child left, so (init being every
+				 * orphan's reaper) no process but us */
+				bool alone = waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD;
+
 				timing_now("init: command reaped");
-				sync_send(ctx->sync_fd, SYNC_STATUS, st, NULL);
+				sync_send(ctx->sync_fd, alone ? SYNC_STATUS_ALONE : SYNC_STATUS, st, NULL);
 				_exit(0);
 			}
 		}

@@ -15,6 +15,8 @@ enum sync_type {
 	SYNC_ERROR,		/* child -> supervisor: a set-up step failed (err) */
 	SYNC_EXEC_FAILED,	/* child -> supervisor: execve failed (err.errnum) */
 	SYNC_STATUS,		/* child -> supervisor: the command's wait status */
+	SYNC_STATUS_ALONE,	/* the same, and nothing else runs in the sandbox: init,
+				 * which exits next, was left alone with it */
 };
 
 struct sync_msg {

@@ -28,6 +28,19 @@ t_exit_status_is_the_commands() {
 	expect_exit 143 "$NSRUN" run --override "$DEGRADE" -- sh -c 'kill -TERM $$'
 }
 
+# The run ends as the command's status arrives when nothing else is left in
+# the sandbox (init does not have to exit first): every byte the command
+# wrote right before exiting must still arrive, on both streams, every time.
+t_output_written_just_before_exit_arrives() {
+	local i n e
+	for i in $(seq 20); do
+		expect_exit 5 "$NSRUN" run --override "$DEGRADE" -- \
+			sh -c 'head -c 300000 /dev/zero; head -c 70000 /dev/zero >&2; exit 5'
+		n=$(wc -c <"$OUT") e=$(wc -c <"$ERR")
+		[ "$n" = 300000 ] && [ "$e" = 70000 ] || fail "run $i: got $n/$e bytes of 300000/70000"
+	done
+}
+
 t_not_found_127_not_executable_126() {
 	expect_exit 127 "$NSRUN" run --override "$DEGRADE" -- /no/such/program
 	contains "$ERR" "nsrun: exec: /no/such/program: No such file or directory"
