@@ -117,7 +117,9 @@ net_link() {
 net_serve() {
 	local h=$1 name=$2 first=$3 i
 	shift
-	inns "$h" python3 -c "$NET_SERVER" "$@" >/dev/null 2>&1 &
+	# nsenter itself, not the inns function: a function in the background
+	# is a subshell, and killing that subshell orphaned the server
+	nsenter --net="/proc/$h/ns/net" -- python3 -c "$NET_SERVER" "$@" >/dev/null 2>&1 &
 	NET_KEEP+=($!)
 	for i in $(seq 100); do
 		inns "$h" python3 -c "$NET_CLIENT" tcp "$first" 7000 1 >/dev/null 2>&1 && return 0
