@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "fsns.h"
+#include "runtime/timing.h"
 #include "runtime/cleanup.h"
 
 #define FD_SKIP (-2) /* an optional source that is not there */
@@ -214,6 +215,7 @@ static int apply_steps(const char *prefix, const struct fsns_plan *plan, const i
 
 		if (r < 0)
 			return r;
+		timing_now(plan->steps[i].dest);
 	}
 	return 0;
 }
@@ -255,12 +257,14 @@ static int build_root(const struct fsns_plan *plan, struct nsrun_err *err)
 			r = nsrun_err_set(err, "fsns", errno, "mount tmpfs for the new root on %s",
 					  plan->staging);
 	}
+	timing_now("staging tmpfs");
 	if (r == 0)
 		r = apply_steps(plan->staging, plan, fds, err);
 	/* Host fds must not outlive the old root (an open dir is a way back). */
 	close_fds(fds, plan->n_steps);
 	if (r == 0)
 		r = enter_root(plan, err);
+	timing_now("root entered");
 	return r;
 }
 

@@ -2,6 +2,7 @@
  * out of the host's namespace (SPEC §6: before a ruleset is committed or a
  * link touched, the netns must be provably not the supervisor's). */
 #include <errno.h>
+#include <sched.h>
 #include <sys/stat.h>
 
 #include "netns_int.h"
@@ -54,6 +55,22 @@ int netns_child_setup_early(const struct netns_plan *plan, unsigned long supervi
 			return r;
 	}
 	return netns_link_lo_up(err);
+}
+
+int netns_child_enter(int fd, unsigned long supervisor_netns_ino, struct nsrun_err *err)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return nsrun_err_set(err, "netns", errno, "fstat of the network namespace");
+	if (!supervisor_netns_ino || (unsigned long)st.st_ino == supervisor_netns_ino)
+		return nsrun_err_set(err, "netns", EPERM,
+				     "the network namespace handed over is the supervisor's "
+				     "(or cannot be told apart from it): refusing it");
+	if (setns(fd, CLONE_NEWNET) < 0)
+		return nsrun_err_set(err, "netns", errno, "entering the network namespace");
+	verified_netns_ino = (unsigned long)st.st_ino;
+	return 0;
 }
 
 int netns_child_setup_tap(const struct netns_plan *plan, struct nsrun_err *err)

@@ -60,6 +60,26 @@ void netns_plan_free(struct netns_plan *plan);
 int netns_child_setup_early(const struct netns_plan *plan, unsigned long supervisor_netns_ino,
 			    struct nsrun_err *err);
 
+/* Child, instead of creating its netns (netns/maker.c): checks that fd is
+ * a network namespace other than the supervisor's, enters it, and
+ * remembers it as verified for netns_child_setup_tap. */
+int netns_child_enter(int fd, unsigned long supervisor_netns_ino, struct nsrun_err *err);
+
+/* Supervisor side: a helper that makes the sandbox's netns (owned by the
+ * sandbox's user namespace, lo up) while the sandbox builds its root. */
+struct netns_maker {
+	pid_t pid;
+	int pidfd;
+	int sock;
+};
+/* userns_fd: the sandbox's /proc/<pid>/ns/user, opened while it was still
+ * dumpable. Forks the helper; *m is ready for take or reap. */
+int netns_maker_start(int userns_fd, struct netns_maker *m, struct nsrun_err *err);
+/* The netns fd (>= 0), or -errno with *err (the helper's own reason). */
+int netns_maker_take(struct netns_maker *m, int timeout_ms, struct nsrun_err *err);
+/* Kills (if still there) and reaps the helper. Idempotent. */
+void netns_maker_reap(struct netns_maker *m);
+
 /* Child, step 2 (after slirp4netns attached tap0): address 10.0.2.100/24,
  * MTU, up, default route via 10.0.2.2 (and fd00::100/64 via fd00::2 when
  * plan->ipv6), all over netlink. Refuses unless netns_child_setup_early

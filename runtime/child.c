@@ -269,14 +269,22 @@ static void arm_parent_death(int sync_fd)
 }
 
 /* Sync 1b: in the run's cgroup, put there by the supervisor or (v1) moving
- * ourselves through the "tasks" files it passes along. */
-static int join_cgroup(int sync_fd, struct nsrun_err *err)
+ * ourselves through the "tasks" files it passes along (the message's value
+ * says how many); a descriptor after those is the network namespace the
+ * supervisor made for us, entered now. */
+static int join_cgroup(const struct child_ctx *ctx, struct nsrun_err *err)
 {
-	int fds[SYNC_MAX_FDS], n = SYNC_MAX_FDS, r;
+	int fds[SYNC_MAX_FDS], n = SYNC_MAX_FDS, n_cg = 0, r;
 
-	r = sync_expect_fds(sync_fd, SYNC_CGROUP_JOINED, SYNC_TIMEOUT_MS, fds, &n, err);
+	r = sync_expect_fds(ctx->sync_fd, SYNC_CGROUP_JOINED, SYNC_TIMEOUT_MS, fds, &n, &n_cg,
+			    err);
+	if (r == 0 && (n_cg < 0 || n_cg > n || n - n_cg != (ctx->netns_handed_over ? 1 : 0)))
+		r = nsrun_err_set(err, "sync", EPROTO, "sync 1b: %d descriptors, %d for the cgroup",
+				  n, n_cg);
 	if (r == 0)
-		r = cgroup_join_self(fds, n, err);
+		r = cgroup_join_self(fds, n_cg, err);
+	if (r == 0 && ctx->netns_handed_over)
+		r = netns_child_enter(fds[n_cg], ctx->supervisor_netns_ino, err);
 	for (int i = 0; i < n; i++)
 		close(fds[i]);
 	return r;
@@ -293,12 +301,13 @@ static void child_setup(const struct child_ctx *ctx)
 	 * network comes first: its namespace check reads the host's /proc (a
 	 * degraded run may have no fresh one), and slirp4netns then starts
 	 * while the root is being built. */
-	if ((plan->clone_flags & CLONE_NEWNET) && unshare(CLONE_NEWNET) < 0)
+	if ((plan->clone_flags & CLONE_NEWNET) && !ctx->netns_handed_over &&
+	    unshare(CLONE_NEWNET) < 0)
 		child_fail(ctx->sync_fd,
 			   &(struct nsrun_err){"netns", errno, "unshare a network namespace"});
 	if (sethostname("nsrun", 5) < 0)
 		child_fail(ctx->sync_fd, &(struct nsrun_err){"uts", errno, "sethostname"});
-	if (plan->net.new_netns) {
+	if (plan->net.new_netns && !ctx->netns_handed_over) {
 		if (netns_child_setup_early(&plan->net, ctx->supervisor_netns_ino, &err) < 0)
 			child_fail(ctx->sync_fd, &err);
 		/* sync 2: the filter is in; only now may tap0 appear. */
@@ -324,7 +333,7 @@ static void child_setup(const struct child_ctx *ctx)
 		child_fail(ctx->sync_fd, &err);
 	timing_now("child: root built");
 	/* sync 1b: in the run's cgroup before anything is forked. */
-	if (join_cgroup(ctx->sync_fd, &err) < 0)
+	if (join_cgroup(ctx, &err) < 0)
 		child_fail(ctx->sync_fd, &err);
 	/* Moved there after the clone (cgroup v1): a cgroup namespace of its
 	 * own again, so the sandbox sees the run cgroup as its root ("/") and
@@ -363,7 +372,7 @@ void child_main(const struct child_ctx *ctx)
 		/* sync 1 and 1b here too: in the cgroup before anything runs. */
 		if (sync_expect(ctx->sync_fd, SYNC_GO, SYNC_TIMEOUT_MS, &e2) < 0)
 			_exit(125);
-		if (join_cgroup(ctx->sync_fd, &e2) < 0)
+		if (join_cgroup(ctx, &e2) < 0)
 			child_fail(ctx->sync_fd, &e2);
 		arm_parent_death(ctx->sync_fd);
 	}

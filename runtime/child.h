@@ -3,6 +3,7 @@
 #ifndef NSRUN_CHILD_H
 #define NSRUN_CHILD_H
 
+#include <stdbool.h>
 #include "plan.h"
 #include "seccomp/seccomp.h"
 
@@ -12,6 +13,9 @@ struct child_ctx {
 	int sync_fd;
 	int stdin_fd, stdout_fd, stderr_fd;
 	unsigned long supervisor_netns_ino;
+	/* The supervisor makes the netns (netns/maker.c) and hands it over at
+	 * sync 1b, instead of the child creating it. */
+	bool netns_handed_over;
 };
 
 /* Runs in the cloned child; never returns. */

@@ -131,6 +131,8 @@ struct sv {
 	bool cg_ready;		/* the run cgroup and its guard exist */
 	bool init_unreaped;	/* done without waiting for init's exit (finish_early) */
 	int mntns_fd;		/* the sandbox's first mount namespace, until the guard holds it */
+	int userns_fd;		/* the sandbox's user namespace, for the netns helper */
+	struct netns_maker maker;
 	struct cgroup_run *cg;
 	int64_t t0;
 	int sync_fd;
@@ -574,24 +576,44 @@ static int parent_setup(struct sv *sv, const struct host_caps *caps, struct cgro
 			return r;
 		sv->slirp_running = true;
 	}
+	/* The child's network namespace, made beside it (netns/maker.c). */
+	if (sv->userns_fd >= 0) {
+		r = netns_maker_start(sv->userns_fd, &sv->maker, err);
+		close(sv->userns_fd);
+		sv->userns_fd = -1;
+		if (r < 0)
+			return r;
+	}
 	/* v2: born in the cgroup (CLONE_INTO_CGROUP). v1: the cgroup is made
 	 * now, on this CPU, while the child builds its root on the other, and
 	 * the child moves itself in at sync 1b, before it forks anything. */
 	if (plan->res.cgroup && !sv->cg_ready && cgroup_ready(sv, caps, cg, err) < 0)
 		return -1;
-	if (plan->res.cgroup && cg->version == 1) {
-		int fds[SYNC_MAX_FDS], n = cgroup_run_open_tasks(cg, fds, SYNC_MAX_FDS, err);
+	{
+		int fds[SYNC_MAX_FDS], n = 0, n_cg, netfd;
 
-		if (n < 0)
+		if (plan->res.cgroup && cg->version == 1) {
+			n = cgroup_run_open_tasks(cg, fds, SYNC_MAX_FDS - 1, err);
+			if (n < 0)
+				return -1;
+		} else if (plan->res.cgroup && !sv->born_in_cgroup &&
+			   cgroup_run_attach(cg, sv->pid, err) < 0) {
 			return -1;
-		r = sync_send_fds(sv->sync_fd, SYNC_CGROUP_JOINED, 0, NULL, fds, n);
+		}
+		n_cg = n;
+		if (sv->maker.sock >= 0) {
+			netfd = netns_maker_take(&sv->maker, SETUP_TIMEOUT_MS, err);
+			if (netfd < 0) {
+				while (n > 0)
+					close(fds[--n]);
+				return netfd;
+			}
+			fds[n++] = netfd;
+			timing_mark("netns made");
+		}
+		r = sync_send_fds(sv->sync_fd, SYNC_CGROUP_JOINED, n_cg, NULL, fds, n);
 		while (n > 0)
 			close(fds[--n]);
-	} else {
-		if (plan->res.cgroup && !sv->born_in_cgroup &&
-		    cgroup_run_attach(cg, sv->pid, err) < 0)
-			return -1;
-		r = sync_send(sv->sync_fd, SYNC_CGROUP_JOINED, 0, NULL);
 	}
 	if (r < 0)
 		return nsrun_err_set(err, "sync", EPIPE, "the sandbox exited during set-up");
@@ -653,6 +675,8 @@ void supervisor_run(const struct plan *plan, const struct host_caps *caps,
 	sv.pidfd = -1;
 	sv.sync_fd = -1;
 	sv.mntns_fd = -1;
+	sv.userns_fd = -1;
+	sv.maker = (struct netns_maker){.pid = -1, .pidfd = -1, .sock = -1};
 	sv.cg = &cg;
 	sv.slirp = (struct netns_slirp)NETNS_SLIRP_INIT;
 
@@ -686,7 +710,11 @@ void supervisor_run(const struct plan *plan, const struct host_caps *caps,
 				 .stdin_fd = opts->stdin_fd,
 				 .stdout_fd = out[1],
 				 .stderr_fd = errp[1],
-				 .supervisor_netns_ino = netns_inode()};
+				 .supervisor_netns_ino = netns_inode(),
+				 /* egress runs load their filter before slirp4netns
+				  * starts, as early as the child can: their own netns */
+				 .netns_handed_over = plan->sandboxed && plan->net.new_netns &&
+						      !plan->net.egress};
 	/* The network namespace is the child's first act, not the clone's: it
 	 * is most of the clone's cost (~0.33 ms), and made by the child it
 	 * overlaps our writing the maps (DESIGN: the child owns its set-up). */
@@ -707,6 +735,13 @@ void supervisor_run(const struct plan *plan, const struct host_caps *caps,
 	if (sv.pid == 0)
 		child_main(&ctx);
 	timing_mark("cloned");
+	if (ctx.netns_handed_over) {
+		char path[64];
+
+		/* now, while the child is still dumpable (before its id change) */
+		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)sv.pid);
+		sv.userns_fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
 	if (plan->res.cgroup && plan->sandboxed && (plan->clone_flags & CLONE_NEWNS)) {
 		char path[64];
 
@@ -755,6 +790,9 @@ void supervisor_run(const struct plan *plan, const struct host_caps *caps,
 		close(sv.pidfd);
 	if (sv.mntns_fd >= 0)
 		close(sv.mntns_fd);
+	if (sv.userns_fd >= 0)
+		close(sv.userns_fd);
+	netns_maker_reap(&sv.maker);
 	if (sv.slirp.pid > 0 || sv.slirp.exit_fd >= 0)
 		netns_slirp_kill(&sv.slirp);
 	timing_mark("output drained");

@@ -131,7 +131,7 @@ int sync_recv(int fd, struct sync_msg *msg, int timeout_ms)
 	return sync_recv_fds(fd, msg, timeout_ms, NULL, NULL);
 }
 
-int sync_expect_fds(int fd, int type, int timeout_ms, int *fds, int *n_fds,
+int sync_expect_fds(int fd, int type, int timeout_ms, int *fds, int *n_fds, int *value,
 		    struct nsrun_err *err)
 {
 	struct sync_msg m = {0};
@@ -151,6 +151,8 @@ int sync_expect_fds(int fd, int type, int timeout_ms, int *fds, int *n_fds,
 	if (m.type != type)
 		return nsrun_err_set(err, "sync", EPROTO, "expected sync message %d, got %d", type,
 				     m.type);
+	if (value)
+		*value = m.value;
 	return 0;
 }
 
@@ -158,5 +160,5 @@ int sync_expect(int fd, int type, int timeout_ms, struct nsrun_err *err)
 {
 	int none = 0;
 
-	return sync_expect_fds(fd, type, timeout_ms, NULL, &none, err);
+	return sync_expect_fds(fd, type, timeout_ms, NULL, &none, NULL, err);
 }

@@ -15,6 +15,7 @@ enum sync_type {
 	SYNC_ERROR,		/* child -> supervisor: a set-up step failed (err) */
 	SYNC_EXEC_FAILED,	/* child -> supervisor: execve failed (err.errnum) */
 	SYNC_STATUS,		/* child -> supervisor: the command's wait status */
+	SYNC_NETNS,		/* netns helper -> supervisor: the namespace it made */
 	SYNC_STATUS_ALONE,	/* the same, and nothing else runs in the sandbox: init,
 				 * which exits next, was left alone with it */
 };
@@ -39,7 +40,9 @@ int sync_recv(int fd, struct sync_msg *msg, int timeout_ms);
 int sync_recv_fds(int fd, struct sync_msg *msg, int timeout_ms, int *fds, int *n_fds);
 /* Receives and checks the type; a SYNC_ERROR is copied into *err. */
 int sync_expect(int fd, int type, int timeout_ms, struct nsrun_err *err);
-int sync_expect_fds(int fd, int type, int timeout_ms, int *fds, int *n_fds,
+/* The same, taking passed descriptors as sync_recv_fds does and the
+ * message's value into *value (when not NULL). */
+int sync_expect_fds(int fd, int type, int timeout_ms, int *fds, int *n_fds, int *value,
 		    struct nsrun_err *err);
 
 #endif
