@@ -117,13 +117,11 @@ int fsns_plan_etc(struct fsns_plan *plan, const struct policy *p, const struct r
 
 static int create_in(const struct fsns_root *root, const char *dest, int *out)
 {
-	_cleanup_close_ int dir = -1;
 	const char *base = strrchr(dest, '/');
-	int r;
+	int dir = fsns_parent_dir(root, dest);
 
-	r = fsns_mkpath(root, dest, FSNS_NODE_PARENT, &dir);
-	if (r < 0)
-		return r;
+	if (dir < 0)
+		return dir;
 	*out = openat(dir, base ? base + 1 : dest,
 		      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	return *out < 0 ? -errno : 0;

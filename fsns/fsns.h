@@ -118,10 +118,26 @@ void fsns_plan_proc(struct fsns_plan *plan);
 /* Applying pieces. Steps apply below a root: the staging dir the new root
  * is built on, or the host's own root (prefix "", off mode), where nothing
  * may ever be created. */
+/* The directory the last file was created in: consecutive /etc entries
+ * share it, which saves two syscalls each. Dropped by any mount that could
+ * cover it (fsns_parent_forget). */
+struct fsns_parent_cache {
+	char path[256];
+	int fd; /* -1: empty */
+};
+
 struct fsns_root {
 	const char *prefix; /* prepended to a step's dest to get a path now */
 	int fd;		    /* O_PATH fd of prefix, or of "/" */
+	struct fsns_parent_cache *parent; /* NULL: no caching */
 };
+
+/* An O_PATH fd of dest's parent directory below root, made on demand;
+ * borrowed from the cache (do not close it), or -errno. */
+int fsns_parent_dir(const struct fsns_root *root, const char *dest);
+/* Before a mount at path: forget the cached directory if the mount could
+ * cover it (path is that directory or one above it). NULL: always. */
+void fsns_parent_forget(const struct fsns_root *root, const char *path);
 int fsns_apply_copy(const struct fsns_root *root, const struct fsns_step *s, int src_fd,
 		    struct nsrun_err *err);
 int fsns_apply_write(const struct fsns_root *root, const char *dest, const char *text,

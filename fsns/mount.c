@@ -185,6 +185,50 @@ out:
 	return 0;
 }
 
+void fsns_parent_forget(const struct fsns_root *root, const char *path)
+{
+	struct fsns_parent_cache *c = root->parent;
+	size_t n;
+
+	if (!c || c->fd < 0)
+		return;
+	while (path && path[0] == '/' && path[1] == '/')
+		path++;
+	n = path ? strlen(path) : 0;
+	if (n == 1 && path[0] == '/')
+		n = 0; /* "/" is above everything */
+	if (path && (strncmp(c->path, path, n) != 0 || (c->path[n] != '/' && c->path[n] != '\0')))
+		return; /* a mount elsewhere (a sibling, or below the cached dir) */
+	close(c->fd);
+	c->fd = -1;
+	c->path[0] = '\0';
+}
+
+int fsns_parent_dir(const struct fsns_root *root, const char *dest)
+{
+	struct fsns_parent_cache *c = root->parent;
+	const char *slash = strrchr(dest, '/');
+	size_t plen = slash ? (size_t)(slash - dest) : 0;
+	int fd, r;
+
+	if (c && c->fd >= 0 && plen < sizeof(c->path) && strlen(c->path) == plen &&
+	    strncmp(c->path, dest, plen) == 0)
+		return c->fd;
+	r = fsns_mkpath(root, dest, FSNS_NODE_PARENT, &fd);
+	if (r < 0)
+		return r;
+	if (!c || plen >= sizeof(c->path)) {
+		/* nowhere to keep it, and the caller does not close it */
+		close(fd);
+		return c ? -ENAMETOOLONG : -EINVAL;
+	}
+	fsns_parent_forget(root, NULL);
+	memcpy(c->path, dest, plen);
+	c->path[plen] = '\0';
+	c->fd = fd;
+	return fd;
+}
+
 static unsigned long attrs_to_ms(unsigned long long a)
 {
 	unsigned long f = 0;

@@ -139,11 +139,9 @@ static int apply_bind(const struct fsns_root *root, const char *path, const stru
 static int apply_symlink(const struct fsns_root *root, const struct fsns_step *s,
 			 struct nsrun_err *err)
 {
-	_cleanup_close_ int dir = -1;
 	const char *base = strrchr(s->dest, '/');
-	int r;
+	int dir = fsns_parent_dir(root, s->dest), r = dir < 0 ? dir : 0;
 
-	r = fsns_mkpath(root, s->dest, FSNS_NODE_PARENT, &dir);
 	if (r == 0 && symlinkat(s->src, dir, base ? base + 1 : s->dest) < 0)
 		r = -errno;
 	if (r < 0)
@@ -162,6 +160,10 @@ static int apply_step(const struct fsns_root *root, const struct fsns_plan *plan
 	 * plan asking for more is a bug, and mkdir on the host is never ok. */
 	if (!root->prefix[0] && s->kind != FSNS_PROC && s->kind != FSNS_MASK && s->kind != FSNS_RO)
 		return nsrun_err_set(err, "fsns", 0, "refusing to change the host's %s", s->dest);
+	/* a mount here may cover the cached parent directory */
+	if (s->kind != FSNS_SYMLINK && s->kind != FSNS_COPY && s->kind != FSNS_HOSTS &&
+	    s->kind != FSNS_RESOLV && s->kind != FSNS_DIR)
+		fsns_parent_forget(root, s->dest);
 	switch (s->kind) {
 	case FSNS_BIND:
 	case FSNS_DEV_BIND:
@@ -206,18 +208,19 @@ static int apply_steps(const char *prefix, const struct fsns_plan *plan, const i
 		       struct nsrun_err *err)
 {
 	_cleanup_close_ int fd = open(prefix[0] ? prefix : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	struct fsns_root root = {.prefix = prefix, .fd = fd};
+	struct fsns_parent_cache cache = {.fd = -1};
+	struct fsns_root root = {.prefix = prefix, .fd = fd, .parent = &cache};
+
+	int r = 0;
 
 	if (fd < 0)
 		return nsrun_err_set(err, "fsns", errno, "open %s", prefix[0] ? prefix : "/");
-	for (size_t i = 0; i < plan->n_steps; i++) {
-		int r = apply_step(&root, plan, &plan->steps[i], fds ? fds[i] : -1, err);
-
-		if (r < 0)
-			return r;
+	for (size_t i = 0; i < plan->n_steps && r == 0; i++) {
+		r = apply_step(&root, plan, &plan->steps[i], fds ? fds[i] : -1, err);
 		timing_now(plan->steps[i].dest);
 	}
-	return 0;
+	fsns_parent_forget(&root, NULL);
+	return r;
 }
 
 static int enter_root(const struct fsns_plan *plan, struct nsrun_err *err)

@@ -480,3 +480,36 @@ Test(fsns_child, refuses_to_limit_userns_in_the_supervisors_user_namespace)
 	make_plan("scratch-only");
 	cr_assert_eq(in_sandbox(NULL, body_refused_userns, false), 0);
 }
+
+/* The parent-directory cache of the root build: consecutive files in one
+ * directory share a lookup, and a mount that could cover that directory
+ * (at it, or above it) drops it, so nothing is ever written through a
+ * directory a mount has hidden. */
+Test(fsns_child, parent_dir_cache_is_dropped_by_covering_mounts)
+{
+	char dir[] = "/tmp/nsrun-pcache-XXXXXX", sub[64];
+	struct fsns_parent_cache cache = {.fd = -1};
+	struct fsns_root root = {.prefix = dir, .parent = &cache};
+	int a, b;
+
+	cr_assert(mkdtemp(dir));
+	root.fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	snprintf(sub, sizeof(sub), "%s/etc", dir);
+	cr_assert_eq(mkdir(sub, 0755), 0);
+	a = fsns_parent_dir(&root, "/etc/passwd");
+	cr_assert_geq(a, 0);
+	cr_assert_str_eq(cache.path, "/etc");
+	b = fsns_parent_dir(&root, "/etc/group");
+	cr_assert_eq(a, b, "a second file in /etc looked its directory up again");
+	fsns_parent_forget(&root, "/etc/ssl"); /* below: /etc stays visible */
+	fsns_parent_forget(&root, "/etcetera"); /* a sibling */
+	cr_assert_eq(cache.fd, a);
+	fsns_parent_forget(&root, "/etc"); /* a mount on it covers it */
+	cr_assert_eq(cache.fd, -1);
+	cr_assert_geq(fsns_parent_dir(&root, "/etc/hosts"), 0);
+	fsns_parent_forget(&root, "/"); /* above everything */
+	cr_assert_eq(cache.fd, -1);
+	close(root.fd);
+	rmdir(sub);
+	rmdir(dir);
+}
