@@ -564,6 +564,7 @@ static int parent_setup(struct sv *sv, const struct host_caps *caps, struct cgro
 	/* sync 1 */
 	if (sync_send(sv->sync_fd, SYNC_GO, 0, NULL) < 0)
 		return nsrun_err_set(err, "sync", EPIPE, "the sandbox exited before set-up");
+	timing_mark("go sent");
 	/* sync 2: the filter is in before any interface but lo exists (the
 	 * child loads it before sync 1). slirp4netns starts first: its own
 	 * start-up takes milliseconds, the cgroup work below overlaps it. */
