@@ -172,6 +172,14 @@ static unsigned cidr_bytes(int family)
 	return family == AF_INET ? 4 : 16;
 }
 
+void cidr_mask(struct cidr *c)
+{
+	unsigned bytes = cidr_bytes(c->family);
+
+	clear_host_bits(c->addr, bytes, c->prefix);
+	memset(c->addr + bytes, 0, 16 - bytes);
+}
+
 void cidr_range(const struct cidr *c, uint8_t first[16], uint8_t last[16])
 {
 	unsigned bytes = cidr_bytes(c->family);

@@ -26,6 +26,10 @@ struct cidr {
  * but 10.0.0.1 to a human), shortened IPv4 forms, IPv6 zone ids. */
 int cidr_parse(const char *text, struct cidr *out, char *why, size_t why_len);
 
+/* Clears the host bits below c->prefix (addr bytes past the family's
+ * length are zeroed too). */
+void cidr_mask(struct cidr *c);
+
 /* The first and last address covered (for interval sets). */
 void cidr_range(const struct cidr *c, uint8_t first[16], uint8_t last[16]);
 

@@ -27,6 +27,30 @@ struct report;
  * sent in one netlink batch that has to fit in memory and a socket buffer. */
 #define NETNS_MAX_ALLOW 65536
 
+/* One group of the allowlist: every entry of one family and prefix length,
+ * loaded as one nftables hash set (netns/allow.c says why). */
+struct netns_allow_set {
+	int family;	     /* AF_INET or AF_INET6 */
+	unsigned prefix;     /* every entry of the group has this prefix length */
+	size_t first, count; /* its entries: cidrs[first .. first + count) */
+};
+
+/* The allowlist without the entries another entry already covers (nor
+ * duplicates), grouped: IPv4 before IPv6, shorter prefixes first, ascending
+ * addresses within a group. */
+struct netns_allow {
+	struct cidr *cidrs;
+	size_t n_cidrs;
+	struct netns_allow_set *sets;
+	size_t n_sets;
+};
+
+/* Pure: *out from n entries in any order. 0 or -ENOMEM (*out empty then). */
+int netns_allow_group(const struct cidr *in, size_t n, struct netns_allow *out);
+void netns_allow_free(struct netns_allow *a);
+/* True when an entry covers addr (4 or 16 bytes, by family). */
+bool netns_allow_contains(const struct netns_allow *a, int family, const uint8_t *addr);
+
 struct netns_plan {
 	bool new_netns;	    /* false only for unrestricted without the block */
 	bool egress;	    /* slirp4netns + nft filter + tap0 */
@@ -40,8 +64,7 @@ struct netns_plan {
 	 * the supervisor's uid), so it would die; --enable-seccomp stays. */
 	bool slirp_sandbox;
 	unsigned mtu;
-	struct cidr *allow; /* parsed allowlist (owned) */
-	size_t n_allow;
+	struct netns_allow allow; /* the allowlist as the filter holds it (owned) */
 };
 
 /* Pure: decides the plumbing from the policy and host capabilities, records
@@ -52,6 +75,11 @@ struct netns_plan {
 int netns_plan(const struct policy *p, const struct host_caps *caps, struct netns_plan *plan,
 	       struct report *rep, struct nsrun_err *err);
 void netns_plan_free(struct netns_plan *plan);
+/* Sets plan->allow from n parsed entries (and plan->ipv6 when one is IPv6):
+ * what netns_plan does, for callers that build a plan by hand (the probe,
+ * tests). 0 or -ENOMEM with *err. */
+int netns_plan_set_allowlist(struct netns_plan *plan, const struct cidr *allow, size_t n,
+			     struct nsrun_err *err);
 
 /* Child, step 1 (in its fresh netns, before any interface but lo exists):
  * checks the netns is not the supervisor's (supervisor_netns_ino), brings lo

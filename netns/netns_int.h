@@ -34,19 +34,22 @@ int nft_batch_send(struct nft_batch *b, struct nsrun_err *err);
 #define NFT_TABLE "nsrun"
 #define NFT_MSG_ROOM 4096 /* room for any message but set elements */
 
+/* One allowlist set (a group of netns/allow.c) as the messages name it. */
 struct nft_set_def {
-	const char *name;
+	char name[16]; /* allow4_24, allow6_64 */
 	int family;
-	unsigned alen;
+	unsigned alen, prefix;
 	uint32_t key_type;
-	uint32_t id; /* refers to the set inside the transaction that makes it */
+	uint32_t id;	     /* refers to the set inside the transaction that makes it */
+	size_t first, count; /* its elements in netns_allow.cidrs */
 };
 
-extern const struct nft_set_def nft_set_allow4, nft_set_allow6;
-
+void nft_set_def_of(const struct netns_allow *a, size_t i, struct nft_set_def *sd);
 int nft_push_set(struct nft_batch *b, const struct nft_set_def *sd);
-int nft_push_elements(struct nft_batch *b, const struct netns_plan *plan,
+int nft_push_elements(struct nft_batch *b, const struct netns_allow *a,
 		      const struct nft_set_def *sd);
+/* Elements per NEWSETELEM message for an address length. */
+size_t nft_elems_per_msg(unsigned alen);
 
 int netns_nft_commit(const struct netns_plan *plan, struct nsrun_err *err);
 /* Same, with each transaction capped at max_transaction bytes (0 = the

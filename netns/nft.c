@@ -3,8 +3,10 @@
  * Equivalent nft syntax, for reading:
  *
  *   table inet nsrun {
- *     set allow4 { type ipv4_addr; flags interval; elements = { allowlist } }
- *     set allow6 { type ipv6_addr; flags interval; elements = { allowlist } }
+ *     # one hash set per (family, prefix length) in the allowlist, e.g.
+ *     set allow4_24 { type ipv4_addr; size 2; elements = { 192.0.2.0, 198.51.100.0 } }
+ *     set allow4_32 { type ipv4_addr; size 1; elements = { 203.0.113.7 } }
+ *     set allow6_48 { type ipv6_addr; size 1; elements = { 2001:db8:1:: } }
  *     chain refuse {
  *       meta l4proto tcp reject with tcp reset     # connect() fails at once
  *       reject with icmpx admin-prohibited         # UDP sendto(): EPERM
@@ -16,8 +18,9 @@
  *       ip daddr 169.254.0.0/16 jump refuse        # denyLinkLocalAndMetadata,
  *       ip6 daddr fe80::/10 jump refuse            # before any accept, so no
  *       ip6 daddr fc00::/7 jump refuse             # allow entry can reopen them
- *       ip daddr @allow4 accept                    # allowlist only
- *       ip6 daddr @allow6 accept
+ *       ip daddr & 255.255.255.0 @allow4_24 accept # allowlist only: a rule
+ *       ip daddr @allow4_32 accept                 # per set
+ *       ip6 daddr & ffff:ffff:ffff:: @allow6_48 accept
  *       jump refuse
  *     }
  *   }
@@ -336,8 +339,12 @@ static int rule_block(struct nft_batch *nb, const char *range)
 	return rule_push(nb, &b, what);
 }
 
+/* daddr & MASK @allowF_LEN accept: the mask makes each CIDR of the group one
+ * exact-match element (a /32 or /128 needs no mask). */
 static int rule_allow_set(struct nft_batch *nb, const struct nft_set_def *sd)
 {
+	struct cidr all = {.family = sd->family, .prefix = sd->prefix};
+	uint8_t first[16], mask[16];
 	char what[64];
 	struct rb b;
 	int r;
@@ -345,6 +352,12 @@ static int rule_allow_set(struct nft_batch *nb, const struct nft_set_def *sd)
 	if ((r = rule_begin(&b, NFT_CHAIN_OUT)) < 0)
 		return r;
 	rb_daddr(&b, sd->family);
+	if (sd->prefix < sd->alen * 8) {
+		cidr_range(&all, first, mask); /* last address of 0/LEN: the host bits */
+		for (unsigned i = 0; i < sd->alen; i++)
+			mask[i] = (uint8_t)~mask[i];
+		rb_mask(&b, mask, sd->alen);
+	}
 	rb_lookup(&b, sd);
 	rb_verdict(&b, NF_ACCEPT, NULL);
 	snprintf(what, sizeof(what), "rule 'daddr @%s accept'", sd->name);
@@ -368,15 +381,19 @@ static int build_ruleset(struct nft_batch *b, const struct netns_plan *plan)
 {
 	static const char *const blocked[] = {"169.254.0.0/16", "fe80::/10", "fc00::/7"};
 	bool sets = !plan->policy_accept;
+	const struct netns_allow *a = &plan->allow;
+	struct nft_set_def sd;
 	int r;
 
 	/* EXCL: in a fresh netns the table cannot exist; if it does, we are
 	 * not where we think we are. */
 	if ((r = push_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL)) < 0)
 		return r;
-	if (sets && ((r = nft_push_set(b, &nft_set_allow4)) < 0 ||
-		     (r = nft_push_set(b, &nft_set_allow6)) < 0))
-		return r;
+	for (size_t i = 0; sets && i < a->n_sets; i++) {
+		nft_set_def_of(a, i, &sd);
+		if ((r = nft_push_set(b, &sd)) < 0)
+			return r;
+	}
 	if ((r = push_chain(b, NFT_CHAIN_REFUSE, false, false)) < 0 || (r = rules_refuse(b)) < 0)
 		return r;
 	if ((r = push_chain(b, NFT_CHAIN_OUT, true, plan->policy_accept)) < 0 ||
@@ -387,15 +404,22 @@ static int build_ruleset(struct nft_batch *b, const struct netns_plan *plan)
 	for (size_t i = 0; plan->block_special && i < sizeof(blocked) / sizeof(blocked[0]); i++)
 		if ((r = rule_block(b, blocked[i])) < 0)
 			return r;
-	if (sets && ((r = rule_allow_set(b, &nft_set_allow4)) < 0 ||
-		     (r = rule_allow_set(b, &nft_set_allow6)) < 0 || (r = rule_jump_refuse(b)) < 0))
+	for (size_t i = 0; sets && i < a->n_sets; i++) {
+		nft_set_def_of(a, i, &sd);
+		if ((r = rule_allow_set(b, &sd)) < 0)
+			return r;
+	}
+	if (sets && (r = rule_jump_refuse(b)) < 0)
 		return r;
 	/* The skeleton above is complete and closed (empty sets, drop); what
-	 * follows only fills the allowlist. */
+	 * follows only fills the allowlist, one independent element at a
+	 * time, so it may be cut anywhere into further transactions. */
 	nft_batch_allow_split(b);
-	if (sets && ((r = nft_push_elements(b, plan, &nft_set_allow4)) < 0 ||
-		     (r = nft_push_elements(b, plan, &nft_set_allow6)) < 0))
-		return r;
+	for (size_t i = 0; sets && i < a->n_sets; i++) {
+		nft_set_def_of(a, i, &sd);
+		if ((r = nft_push_elements(b, a, &sd)) < 0)
+			return r;
+	}
 	return 0;
 }
 

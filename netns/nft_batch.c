@@ -3,8 +3,8 @@
  * then every ACK is read and every nlmsgerr turned into an errno (the
  * nftables project's mnl.c discipline; bwrap drops them).
  *
- * Size: an interval set of 10,000 CIDRs per family is about a megabyte, and
- * the kernel wants a batch in one skb, which netlink caps at the socket's
+ * Size: 10,000 CIDRs per family are ~440 KB of set elements, and the
+ * kernel wants a batch in one skb, which netlink caps at the socket's
  * send buffer (2 x net.core.wmem_max without CAP_NET_ADMIN in the initial
  * namespace, i.e. 416 KiB on a default host: the stock `nft` fails there
  * with "Message too long", BACKGROUND). So the buffer grows as needed and,

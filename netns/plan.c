@@ -25,28 +25,44 @@ static void set_egress(struct report *rep, const char *what)
 	snprintf(rep->egress, sizeof(rep->egress), "%s", what);
 }
 
-static int parse_allowlist(const struct policy *p, struct netns_plan *plan, struct nsrun_err *err)
+/* The policy's entries in its order (for the report), and grouped for the
+ * filter in plan->allow. */
+static int parse_allowlist(const struct policy *p, struct netns_plan *plan, struct cidr **parsed,
+			   struct nsrun_err *err)
 {
 	size_t n = p->net_allow_len;
+	struct cidr *c;
 
 	if (n > NETNS_MAX_ALLOW)
 		return nsrun_err_set(err, "policy", EINVAL, "network.allow: at most %d entries",
 				     NETNS_MAX_ALLOW);
-	plan->allow = calloc(n ? n : 1, sizeof(*plan->allow));
-	if (!plan->allow)
+	c = calloc(n ? n : 1, sizeof(*c));
+	if (!c)
 		return nsrun_err_set(err, "netns", ENOMEM, "allowlist of %zu entries", n);
 	for (size_t i = 0; i < n; i++) {
 		char why[128];
 
 		/* The policy parser validated these already; parsing again keeps
 		 * the plan correct on its own (tests, fuzzers, future callers). */
-		if (cidr_parse(p->net_allow[i], &plan->allow[i], why, sizeof(why)) < 0)
+		if (cidr_parse(p->net_allow[i], &c[i], why, sizeof(why)) < 0) {
+			free(c);
 			return nsrun_err_set(err, "policy", EINVAL, "network.allow[%zu]: %.80s: %s",
 					     i, p->net_allow[i], why);
-		if (plan->allow[i].family == AF_INET6)
-			plan->ipv6 = true;
+		}
 	}
-	plan->n_allow = n;
+	*parsed = c;
+	return netns_plan_set_allowlist(plan, c, n, err);
+}
+
+int netns_plan_set_allowlist(struct netns_plan *plan, const struct cidr *allow, size_t n,
+			     struct nsrun_err *err)
+{
+	netns_allow_free(&plan->allow);
+	if (netns_allow_group(allow, n, &plan->allow) < 0)
+		return nsrun_err_set(err, "netns", ENOMEM, "allowlist of %zu entries", n);
+	for (size_t i = 0; i < plan->allow.n_sets; i++)
+		if (plan->allow.sets[i].family == AF_INET6)
+			plan->ipv6 = true;
 	return 0;
 }
 
@@ -56,26 +72,25 @@ static bool allowlist_contains(const struct netns_plan *plan, int family, const 
 
 	if (inet_pton(family, addr, a) != 1)
 		return false;
-	for (size_t i = 0; i < plan->n_allow; i++)
-		if (cidr_contains(&plan->allow[i], a, family))
-			return true;
-	return false;
+	return netns_allow_contains(&plan->allow, family, a);
 }
 
-/* Facts worth telling the policy author about their allowlist. */
-static void note_allowlist(const struct netns_plan *plan, struct report *rep)
+/* Facts worth telling the policy author about their allowlist (entries in
+ * the policy's order, so "first" is the first they wrote). */
+static void note_allowlist(const struct netns_plan *plan, const struct cidr *allow, size_t n,
+			   struct report *rep)
 {
+	struct cidr blocked[sizeof(blocked_ranges) / sizeof(blocked_ranges[0])];
 	size_t overlapping = 0;
 	char first[CIDR_FORMAT_LEN] = "";
 
-	for (size_t i = 0; plan->block_special && i < plan->n_allow; i++) {
-		for (size_t b = 0; b < sizeof(blocked_ranges) / sizeof(blocked_ranges[0]); b++) {
-			struct cidr blocked;
-
-			cidr_parse(blocked_ranges[b], &blocked, NULL, 0);
-			if (cidr_overlaps(&plan->allow[i], &blocked)) {
+	for (size_t b = 0; b < sizeof(blocked) / sizeof(blocked[0]); b++)
+		cidr_parse(blocked_ranges[b], &blocked[b], NULL, 0);
+	for (size_t i = 0; plan->block_special && i < n; i++) {
+		for (size_t b = 0; b < sizeof(blocked) / sizeof(blocked[0]); b++) {
+			if (cidr_overlaps(&allow[i], &blocked[b])) {
 				if (!overlapping++)
-					cidr_format(&plan->allow[i], first, sizeof(first));
+					cidr_format(&allow[i], first, sizeof(first));
 				break;
 			}
 		}
@@ -122,32 +137,13 @@ static size_t egress_gaps(const struct host_caps *caps, struct report *rep, cons
 	return gaps;
 }
 
-int netns_plan(const struct policy *p, const struct host_caps *caps, struct netns_plan *plan,
-	       struct report *rep, struct nsrun_err *err)
+/* After the allowlist is parsed (parsed: the policy's entries in its order,
+ * NULL unless mode allowlist). */
+static int plan_egress(const struct policy *p, const struct host_caps *caps,
+		       struct netns_plan *plan, struct report *rep, const struct cidr *parsed)
 {
 	bool allowlist = p->net_mode == NET_MODE_ALLOWLIST && p->net_allow_len > 0;
 	bool unrestricted = p->net_mode == NET_MODE_UNRESTRICTED;
-	int r;
-
-	memset(plan, 0, sizeof(*plan));
-	plan->mtu = NETNS_MTU;
-
-	if (!p->enabled || (unrestricted && !p->deny_link_local_and_metadata)) {
-		/* The host's network as is: nothing to enforce, nothing to plumb. */
-		set_egress(rep, "host");
-		return 0;
-	}
-	if (p->net_mode == NET_MODE_DENY && p->net_allow_len > 0)
-		report_note(rep, LAYER_NETWORK, "network.allow is ignored in mode deny");
-	if (unrestricted && p->net_allow_len > 0)
-		report_note(rep, LAYER_NETWORK, "network.allow is ignored in mode unrestricted");
-	if (allowlist) {
-		r = parse_allowlist(p, plan, err);
-		if (r < 0) {
-			netns_plan_free(plan);
-			return r;
-		}
-	}
 
 	if (!caps->netns.ok) {
 		report_downgrade(
@@ -193,14 +189,45 @@ int netns_plan(const struct policy *p, const struct host_caps *caps, struct netn
 		    rep, LAYER_NETWORK,
 		    "egress through slirp4netns; an nftables filter of %zu allowlist entries "
 		    "is loaded before tap0 exists; DNS via %s is %s",
-		    plan->n_allow, NETNS_DNS4, plan->allow_dns ? "on" : "off");
-	note_allowlist(plan, rep);
+		    p->net_allow_len, NETNS_DNS4, plan->allow_dns ? "on" : "off");
+	note_allowlist(plan, parsed, allowlist ? p->net_allow_len : 0, rep);
 	return 0;
+}
+
+int netns_plan(const struct policy *p, const struct host_caps *caps, struct netns_plan *plan,
+	       struct report *rep, struct nsrun_err *err)
+{
+	bool allowlist = p->net_mode == NET_MODE_ALLOWLIST && p->net_allow_len > 0;
+	bool unrestricted = p->net_mode == NET_MODE_UNRESTRICTED;
+	struct cidr *parsed = NULL;
+	int r;
+
+	memset(plan, 0, sizeof(*plan));
+	plan->mtu = NETNS_MTU;
+
+	if (!p->enabled || (unrestricted && !p->deny_link_local_and_metadata)) {
+		/* The host's network as is: nothing to enforce, nothing to plumb. */
+		set_egress(rep, "host");
+		return 0;
+	}
+	if (p->net_mode == NET_MODE_DENY && p->net_allow_len > 0)
+		report_note(rep, LAYER_NETWORK, "network.allow is ignored in mode deny");
+	if (unrestricted && p->net_allow_len > 0)
+		report_note(rep, LAYER_NETWORK, "network.allow is ignored in mode unrestricted");
+	if (allowlist) {
+		r = parse_allowlist(p, plan, &parsed, err);
+		if (r < 0) {
+			free(parsed);
+			netns_plan_free(plan);
+			return r;
+		}
+	}
+	r = plan_egress(p, caps, plan, rep, parsed);
+	free(parsed);
+	return r;
 }
 
 void netns_plan_free(struct netns_plan *plan)
 {
-	free(plan->allow);
-	plan->allow = NULL;
-	plan->n_allow = 0;
+	netns_allow_free(&plan->allow);
 }

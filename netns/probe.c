@@ -80,8 +80,9 @@ static int enter_fresh_netns(struct probe_result *res)
 
 static void probe_nft(struct probe_result *res)
 {
-	/* The real ruleset's shape (sets, intervals, reject, jump), so that a
-	 * kernel lacking e.g. nft_reject_inet fails here and not at run time. */
+	/* The real ruleset's shape (hash sets, masked lookups, reject, jump),
+	 * so that a kernel lacking e.g. nft_reject_inet fails here and not at
+	 * run time. */
 	struct cidr allow[2];
 	struct netns_plan plan = {
 	    .new_netns = true,
@@ -89,17 +90,22 @@ static void probe_nft(struct probe_result *res)
 	    .block_special = true,
 	    .ipv6 = true,
 	    .mtu = NETNS_MTU,
-	    .allow = allow,
-	    .n_allow = 2,
 	};
 	struct nsrun_err err = {0};
+	int r;
 
 	cidr_parse("192.0.2.0/24", &allow[0], NULL, 0);
 	cidr_parse("2001:db8::/32", &allow[1], NULL, 0);
+	if (netns_plan_set_allowlist(&plan, allow, 2, &err) < 0) {
+		nsrun_err_format(&err, res->reason, sizeof(res->reason));
+		return;
+	}
 	/* No delete: the netns dies with this child and takes the table with
 	 * it, asynchronously; an explicit delete waits out an RCU grace period
 	 * (~10 ms, most of the probe's cost). */
-	if (netns_nft_commit(&plan, &err) < 0) {
+	r = netns_nft_commit(&plan, &err);
+	netns_plan_free(&plan);
+	if (r < 0) {
 		nsrun_err_format(&err, res->reason, sizeof(res->reason));
 		return;
 	}

@@ -1,4 +1,5 @@
 /* Network planning: every mode and every downgrade path, on fake hosts. */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
@@ -126,8 +127,10 @@ Test(netns_plan, allowlist_plumbs_egress)
 	cr_assert_not(f.plan.allow_dns);
 	cr_assert_not(f.plan.ipv6);
 	cr_assert_eq(f.plan.mtu, 65520);
-	cr_assert_eq(f.plan.n_allow, 2);
-	cr_assert_eq(f.plan.allow[1].prefix, 24);
+	cr_assert_eq(f.plan.allow.n_cidrs, 2);
+	cr_assert_eq(f.plan.allow.n_sets, 2);
+	cr_assert_eq(f.plan.allow.sets[0].prefix, 24);
+	cr_assert_eq(f.plan.allow.sets[1].prefix, 32);
 	cr_assert_eq(f.rep.n_downgrades, 0);
 	cr_assert(f.rep.enforced[LAYER_NETWORK]);
 	cr_assert_str_eq(f.rep.egress, "slirp4netns");
@@ -206,7 +209,7 @@ Test(netns_plan, unrestricted_with_block_filters_metadata_only)
 	cr_assert(f.plan.block_special);
 	cr_assert(f.plan.allow_dns);
 	cr_assert(f.plan.ipv6);
-	cr_assert_eq(f.plan.n_allow, 0);
+	cr_assert_eq(f.plan.allow.n_cidrs, 0);
 	cr_assert_str_eq(f.rep.egress, "slirp4netns");
 	cr_assert_eq(f.rep.n_downgrades, 0);
 }
@@ -313,7 +316,7 @@ Test(netns_plan, invalid_entry_is_an_error)
 	cr_assert_eq(plan(), -EINVAL);
 	cr_assert(strstr(f.err.detail, "network.allow[1]"), "%s", f.err.detail);
 	cr_assert(strstr(f.err.detail, "0..32"), "%s", f.err.detail);
-	cr_assert_null(f.plan.allow);
+	cr_assert_null(f.plan.allow.cidrs);
 }
 
 Test(netns_plan, too_many_entries_is_an_error)
@@ -336,5 +339,147 @@ Test(netns_plan, free_is_idempotent)
 	cr_assert_eq(plan(), 0);
 	netns_plan_free(&f.plan);
 	netns_plan_free(&f.plan);
-	cr_assert_null(f.plan.allow);
+	cr_assert_null(f.plan.allow.cidrs);
+}
+
+/* ---- the allowlist grouped for the filter (netns/allow.c) ----------------- */
+
+static struct cidr C(const char *text)
+{
+	struct cidr c;
+
+	cr_assert_eq(cidr_parse(text, &c, NULL, 0), 0, "%s", text);
+	return c;
+}
+
+static void expect_cidr(const struct netns_allow *a, size_t i, const char *text)
+{
+	char got[CIDR_FORMAT_LEN];
+
+	cr_assert_lt(i, a->n_cidrs);
+	cidr_format(&a->cidrs[i], got, sizeof(got));
+	cr_assert_str_eq(got, text, "entry %zu", i);
+}
+
+Test(netns_allow, groups_by_family_and_prefix_with_sorted_addresses)
+{
+	struct cidr in[] = {C("2001:db8::/48"), C("198.51.100.0/24"), C("10.0.0.7"),
+			    C("192.0.2.0/24"),	C("2001:db8:1::/48"), C("10.0.0.3"),
+			    C("::1")};
+	struct netns_allow a;
+
+	cr_assert_eq(netns_allow_group(in, sizeof(in) / sizeof(in[0]), &a), 0);
+	cr_assert_eq(a.n_cidrs, 7);
+	cr_assert_eq(a.n_sets, 4);
+	cr_assert_eq(a.sets[0].family, AF_INET);
+	cr_assert_eq(a.sets[0].prefix, 24);
+	cr_assert_eq(a.sets[0].first, 0);
+	cr_assert_eq(a.sets[0].count, 2);
+	cr_assert_eq(a.sets[1].prefix, 32);
+	cr_assert_eq(a.sets[1].first, 2);
+	cr_assert_eq(a.sets[1].count, 2);
+	cr_assert_eq(a.sets[2].family, AF_INET6);
+	cr_assert_eq(a.sets[2].prefix, 48);
+	cr_assert_eq(a.sets[2].count, 2);
+	cr_assert_eq(a.sets[3].prefix, 128);
+	cr_assert_eq(a.sets[3].first, 6);
+	expect_cidr(&a, 0, "192.0.2.0/24");
+	expect_cidr(&a, 1, "198.51.100.0/24");
+	expect_cidr(&a, 2, "10.0.0.3/32");
+	expect_cidr(&a, 3, "10.0.0.7/32");
+	expect_cidr(&a, 4, "2001:db8::/48");
+	expect_cidr(&a, 5, "2001:db8:1::/48");
+	expect_cidr(&a, 6, "::1/128");
+	netns_allow_free(&a);
+	cr_assert_null(a.cidrs);
+	cr_assert_eq(a.n_sets, 0);
+}
+
+Test(netns_allow, covered_entries_and_duplicates_are_dropped)
+{
+	struct cidr in[] = {C("10.1.2.3"),	 C("10.0.0.0/8"),     C("10.1.0.0/16"),
+			    C("10.0.0.0/8"),	 C("11.0.0.0/8"),     C("10.255.255.255"),
+			    C("192.0.2.5"),	 C("192.0.2.5/32"),   C("2001:db8::/32"),
+			    C("2001:db8:1::/48"), C("2001:db9::/48"), C("0.0.0.0/1"),
+			    C("128.0.0.0/2"),	 C("127.0.0.1")};
+	struct netns_allow a;
+
+	cr_assert_eq(netns_allow_group(in, sizeof(in) / sizeof(in[0]), &a), 0);
+	/* 0/1 covers every 10.x and 11/8 and 127.0.0.1; 128/2 covers 192.0.2.5
+	 * (192 = 0b11000000 is not in 128/2: 128..191): it stays. */
+	cr_assert_eq(a.n_cidrs, 5, "%zu", a.n_cidrs);
+	expect_cidr(&a, 0, "0.0.0.0/1");
+	expect_cidr(&a, 1, "128.0.0.0/2");
+	expect_cidr(&a, 2, "192.0.2.5/32");
+	expect_cidr(&a, 3, "2001:db8::/32");
+	expect_cidr(&a, 4, "2001:db9::/48");
+	cr_assert_eq(a.n_sets, 5);
+	netns_allow_free(&a);
+}
+
+Test(netns_allow, empty_and_everything)
+{
+	struct cidr in[] = {C("0.0.0.0/0"), C("1.2.3.4"), C("::/0"), C("::")};
+	struct netns_allow a;
+
+	cr_assert_eq(netns_allow_group(in, 0, &a), 0);
+	cr_assert_eq(a.n_cidrs, 0);
+	cr_assert_eq(a.n_sets, 0);
+	netns_allow_free(&a);
+	cr_assert_eq(netns_allow_group(in, 4, &a), 0);
+	cr_assert_eq(a.n_cidrs, 2);
+	cr_assert_eq(a.n_sets, 2);
+	cr_assert_eq(a.sets[0].prefix, 0);
+	cr_assert_eq(a.sets[1].family, AF_INET6);
+	cr_assert_eq(a.sets[1].prefix, 0);
+	netns_allow_free(&a);
+}
+
+/* A random allowlist: what the groups match is exactly what the entries
+ * cover, and no kept entry is covered by another. */
+Test(netns_allow, matches_exactly_what_the_entries_cover)
+{
+	size_t n = 3000;
+	struct cidr *in = calloc(n, sizeof(*in));
+	struct netns_allow a;
+	unsigned seed = 12345;
+
+	cr_assert_not_null(in);
+	for (size_t i = 0; i < n; i++) {
+		bool v6 = rand_r(&seed) % 4 == 0;
+
+		in[i].family = v6 ? AF_INET6 : AF_INET;
+		/* A small address space so that entries nest often. */
+		in[i].addr[0] = v6 ? 0x20 : 10;
+		in[i].addr[1] = (uint8_t)(rand_r(&seed) % 4);
+		in[i].addr[2] = (uint8_t)(rand_r(&seed) % 8);
+		in[i].addr[3] = (uint8_t)rand_r(&seed);
+		in[i].prefix = v6 ? 16 + rand_r(&seed) % 113 : 8 + rand_r(&seed) % 25;
+		cidr_mask(&in[i]);
+	}
+	cr_assert_eq(netns_allow_group(in, n, &a), 0);
+	cr_assert_lt(a.n_cidrs, n);
+	for (size_t i = 0; i < a.n_cidrs; i++)
+		for (size_t j = 0; j < a.n_cidrs; j++)
+			cr_assert(i == j || !cidr_overlaps(&a.cidrs[i], &a.cidrs[j]),
+				  "kept entries %zu and %zu overlap", i, j);
+	for (size_t s = 0; s < a.n_sets; s++)
+		for (size_t i = a.sets[s].first; i < a.sets[s].first + a.sets[s].count; i++) {
+			cr_assert_eq(a.cidrs[i].family, a.sets[s].family);
+			cr_assert_eq(a.cidrs[i].prefix, a.sets[s].prefix);
+		}
+	for (size_t k = 0; k < 20000; k++) {
+		bool v6 = k % 2;
+		int family = v6 ? AF_INET6 : AF_INET;
+		uint8_t addr[16] = {v6 ? 0x20 : 10, (uint8_t)(rand_r(&seed) % 4),
+				    (uint8_t)(rand_r(&seed) % 8), (uint8_t)rand_r(&seed),
+				    (uint8_t)rand_r(&seed)};
+		bool want = false;
+
+		for (size_t i = 0; i < n && !want; i++)
+			want = cidr_contains(&in[i], addr, family);
+		cr_assert_eq(netns_allow_contains(&a, family, addr), want, "probe %zu", k);
+	}
+	netns_allow_free(&a);
+	free(in);
 }

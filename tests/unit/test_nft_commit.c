@@ -130,20 +130,31 @@ static struct netns_plan plan_from(const struct allow_set *a, bool accept, bool 
 	    .ipv6 = ipv6,
 	    .mtu = NETNS_MTU,
 	};
+	struct cidr *c = calloc(a->n ? a->n : 1, sizeof(*c));
+	struct nsrun_err err = {0};
 
-	p.allow = calloc(a->n ? a->n : 1, sizeof(*p.allow));
 	for (size_t i = 0; i < a->n; i++) {
 		char why[128];
 
-		if (cidr_parse(a->entries[i], &p.allow[i], why, sizeof(why)) < 0) {
+		if (cidr_parse(a->entries[i], &c[i], why, sizeof(why)) < 0) {
 			fprintf(stderr, "bad test entry %s: %s\n", a->entries[i], why);
 			abort();
 		}
-		if (p.allow[i].family == AF_INET6)
-			p.ipv6 = true;
 	}
-	p.n_allow = a->n;
+	if (netns_plan_set_allowlist(&p, c, a->n, &err) < 0)
+		abort();
+	free(c);
 	return p;
+}
+
+/* `nft get element` on a hash set: true when key is one of its elements. */
+static bool set_has(const char *set, const char *key)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "nft get element inet nsrun %s '{ %s }' >/dev/null 2>&1", set,
+		 key);
+	return sh(cmd) == 0;
 }
 
 /* ---- the interlock -------------------------------------------------------- */
@@ -229,7 +240,8 @@ static int commit_and_check(unsigned long host_ino, void *arg)
 	CHECK(sh("nft list chain inet nsrun output | grep -q 'ip daddr 169.254.0.0/16 jump "
 		 "refuse'") == 0,
 	      "no metadata block");
-	CHECK(sh("nft list chain inet nsrun output | grep -q 'ip daddr @allow4 accept'") == 0,
+	CHECK(sh("nft list chain inet nsrun output | grep -q 'ip daddr.* @allow4_[0-9]* accept'") ==
+		  0,
 	      "no allow rule");
 	CHECK(sh("nft list chain inet nsrun refuse | grep -q 'tcp reset'") == 0, "no tcp reset");
 	return 0;
@@ -261,14 +273,13 @@ static int commit_many(unsigned long host_ino, void *arg)
 		return 1;
 	if (!have_nft())
 		return 0;
-	CHECK(sh("nft get element inet nsrun allow4 '{ 10.39.15.7 }' >/dev/null 2>&1") == 0,
-	      "10.39.15.7 (in 10.39.15.0/25) not in the set");
-	CHECK(sh("nft get element inet nsrun allow4 '{ 10.39.15.200 }' >/dev/null 2>&1") != 0,
-	      "10.39.15.200 is in the set");
-	CHECK(sh("nft get element inet nsrun allow6 '{ 2001:db8:4e1e::1 }' >/dev/null 2>&1") == 0,
-	      "2001:db8:4e1e::1 not in the set");
-	CHECK(sh("nft get element inet nsrun allow6 '{ 2001:db8:4e1f::1 }' >/dev/null 2>&1") != 0,
-	      "2001:db8:4e1f::1 is in the set");
+	CHECK(set_has("allow4_25", "10.39.15.0"), "10.39.15.0/25 not in the set");
+	CHECK(!set_has("allow4_25", "10.39.15.128"), "10.39.15.128 is in the set");
+	CHECK(set_has("allow6_48", "2001:db8:4e1e::"), "2001:db8:4e1e::/48 not in the set");
+	CHECK(!set_has("allow6_48", "2001:db8:4e1f::"), "2001:db8:4e1f:: is in the set");
+	CHECK(sh("nft list chain inet nsrun output | grep -q 'ip daddr & 255.255.255.128 == "
+		 "@allow4_25 accept'") == 0,
+	      "no masked lookup for the /25s");
 	return 0;
 }
 
@@ -298,17 +309,15 @@ static int commit_split(unsigned long host_ino, void *arg)
 	r = netns_nft_commit_split(&p, 64 * 1024, &err);
 	CHECK(r == 0, "split commit: %s: %s", err.detail, strerror(err.errnum));
 	if (have_nft()) {
-		CHECK(sh("nft get element inet nsrun allow4 '{ 10.39.15.7 }' >/dev/null 2>&1") == 0,
-		      "10.39.15.7 not in the set");
-		CHECK(sh("nft get element inet nsrun allow6 '{ 2001:db8:4e1e::1 }' >/dev/null "
-			 "2>&1") == 0,
-		      "2001:db8:4e1e::1 not in the set");
-		CHECK(sh("nft get element inet nsrun allow6 '{ 2001:db8:4e1f::1 }' >/dev/null "
-			 "2>&1") != 0,
-		      "2001:db8:4e1f::1 is in the set");
-		CHECK(sh("test $(nft list set inet nsrun allow4 | grep -o '/25' | wc -l) -eq "
-			 "10000") == 0,
-		      "allow4 does not hold 10000 intervals");
+		CHECK(set_has("allow4_25", "10.39.15.0"), "10.39.15.0 not in the set");
+		CHECK(set_has("allow6_48", "2001:db8:4e1e::"), "2001:db8:4e1e:: not in the set");
+		CHECK(!set_has("allow6_48", "2001:db8:4e1f::"), "2001:db8:4e1f:: is in the set");
+		CHECK(sh("test $(nft list set inet nsrun allow4_25 | grep -Eo "
+			 "'10\\.[0-9]+\\.[0-9]+\\.0\\b' | wc -l) -eq 10000") == 0,
+		      "allow4_25 does not hold 10000 elements");
+		CHECK(sh("test $(nft list set inet nsrun allow6_48 | grep -Eo '2001:db8:[0-9a-f:]*' "
+			 "| wc -l) -eq 10000") == 0,
+		      "allow6_48 does not hold 10000 elements");
 	}
 	/* A skeleton that cannot fit one transaction is an error, not a
 	 * half-loaded filter. */
@@ -335,14 +344,18 @@ static int commit_overlapping(unsigned long host_ino, void *arg)
 		return 1;
 	if (!have_nft())
 		return 0;
-	CHECK(sh("nft get element inet nsrun allow4 '{ 11.255.255.255 }' >/dev/null 2>&1") == 0,
-	      "merged 10/8+11/8 lost an address");
-	CHECK(sh("nft get element inet nsrun allow4 '{ 12.200.0.0 }' >/dev/null 2>&1") == 0,
-	      "adjacent /9s not merged");
-	CHECK(sh("nft get element inet nsrun allow4 '{ 13.0.0.0 }' >/dev/null 2>&1") != 0,
-	      "13.0.0.0 allowed");
-	CHECK(sh("nft get element inet nsrun allow4 '{ 255.255.255.128 }' >/dev/null 2>&1") == 0,
-	      "top of the address space lost");
+	/* Covered entries (10.1.0.0/16, 10.1.2.3, 255.255.255.255, 2001:db8::/32,
+	 * ffff::1) and the duplicate 10/8 are not loaded: their sets do not
+	 * exist or lack them. */
+	CHECK(set_has("allow4_8", "10.0.0.0") && set_has("allow4_8", "11.0.0.0"), "10/8, 11/8");
+	CHECK(set_has("allow4_9", "12.0.0.0") && set_has("allow4_9", "12.128.0.0"), "the /9s");
+	CHECK(set_has("allow4_24", "255.255.255.0"), "top of the address space lost");
+	CHECK(set_has("allow4_32", "0.0.0.0"), "0.0.0.0/32 lost");
+	CHECK(!set_has("allow4_32", "10.1.2.3"), "a covered entry was loaded");
+	CHECK(!set_has("allow4_32", "255.255.255.255"), "a covered entry was loaded");
+	CHECK(set_has("allow6_0", "::"), "::/0 lost");
+	CHECK(sh("nft list sets | grep -Eq 'allow4_16|allow6_32|allow6_128'") != 0,
+	      "a set of covered entries only");
 	return 0;
 }
 
@@ -542,4 +555,52 @@ static int filter_at_work(unsigned long host_ino, void *arg)
 Test(nft_commit, filter_refuses_fast_and_lets_allowed_through)
 {
 	expect_ok(filter_at_work, NULL);
+}
+
+/* One set per (family, prefix length): each matches its own CIDRs through
+ * its mask, and only those. */
+static int groups_at_work(unsigned long host_ino, void *arg)
+{
+	char *e[] = {"10.0.0.0/8",	 "10.1.2.3",	     "192.0.2.0/25",   "198.51.100.7",
+		     "203.0.113.0/31",	 "2001:db8:1::/48", "2001:db8:2::1",  "2001:db8:3::/127",
+		     "169.254.0.0/16"};
+	struct allow_set a = {e, sizeof(e) / sizeof(e[0])};
+	struct netns_plan p = plan_from(&a, false, true);
+	const struct {
+		int family;
+		const char *addr;
+		int want; /* 0: let through, EPERM: refused */
+	} cases[] = {
+	    {AF_INET, "10.255.0.1", 0},	       {AF_INET, "11.0.0.1", EPERM},
+	    {AF_INET, "9.255.255.255", EPERM}, {AF_INET, "192.0.2.127", 0},
+	    {AF_INET, "192.0.2.128", EPERM},   {AF_INET, "198.51.100.7", 0},
+	    {AF_INET, "198.51.100.6", EPERM},  {AF_INET, "203.0.113.1", 0},
+	    {AF_INET, "203.0.113.2", EPERM},   {AF_INET, "169.254.1.1", EPERM},
+	    {AF_INET6, "2001:db8:1:ffff::1", 0}, {AF_INET6, "2001:db8:2::1", 0},
+	    {AF_INET6, "2001:db8:2::2", EPERM},  {AF_INET6, "2001:db8:3::1", 0},
+	    {AF_INET6, "2001:db8:3::2", EPERM},  {AF_INET6, "2001:db8:4::", EPERM},
+	};
+	struct nsrun_err err = {0};
+	int tap;
+
+	(void)arg;
+	CHECK(netns_child_setup_early(&p, host_ino, &err) == 0, "commit: %s", err.detail);
+	tap = open_tap();
+	if (tap < 0)
+		return SKIP_CODE;
+	CHECK(netns_child_setup_tap(&p, &err) == 0, "tap: %s", err.detail);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r = udp_send(cases[i].family, cases[i].addr);
+
+		CHECK(r == cases[i].want, "udp to %s: %s, want %s", cases[i].addr, strerror(r),
+		      strerror(cases[i].want));
+	}
+	close(tap);
+	netns_plan_free(&p);
+	return 0;
+}
+
+Test(nft_commit, every_prefix_group_matches_its_cidrs_only)
+{
+	expect_ok(groups_at_work, NULL);
 }
