@@ -171,8 +171,6 @@ static int apply_filesystem(json_t *o, struct policy *p, struct nsrun_err *err)
 
 static void free_allow(struct policy *p)
 {
-	for (size_t i = 0; i < p->net_allow_len; i++)
-		free(p->net_allow[i]);
 	free(p->net_allow);
 	p->net_allow = NULL;
 	p->net_allow_len = 0;
@@ -181,19 +179,18 @@ static void free_allow(struct policy *p)
 static int apply_allow(json_t *a, struct policy *p, struct nsrun_err *err)
 {
 	size_t i, n;
-	char **list;
+	struct cidr *list;
 
 	if (!json_is_array(a))
 		return perr(err, "network.allow", "must be an array of address or CIDR strings");
 	n = json_array_size(a);
 	if (n > MAX_ALLOW_ENTRIES)
 		return perr(err, "network.allow", "more than 100000 entries");
-	list = calloc(n + 1, sizeof(*list));
+	list = calloc(n ? n : 1, sizeof(*list));
 	if (!list)
 		return nsrun_err_set(err, "policy", ENOMEM, "network.allow");
 	for (i = 0; i < n; i++) {
 		json_t *e = json_array_get(a, i);
-		struct cidr c;
 		char why[96], shown[48];
 
 		if (!json_is_string(e)) {
@@ -201,16 +198,11 @@ static int apply_allow(json_t *a, struct policy *p, struct nsrun_err *err)
 			perr(err, why, "must be a string");
 			goto fail;
 		}
-		if (cidr_parse(json_string_value(e), &c, why, sizeof(why)) < 0) {
+		if (cidr_parse(json_string_value(e), &list[i], why, sizeof(why)) < 0) {
 			snprintf(shown, sizeof(shown), "%s", json_string_value(e));
 			if (strlen(json_string_value(e)) >= sizeof(shown))
 				memcpy(shown + sizeof(shown) - 4, "...", 4);
 			nsrun_err_set(err, "policy", 0, "network.allow[%zu]: \"%s\": %s", i, shown, why);
-			goto fail;
-		}
-		list[i] = strdup(json_string_value(e));
-		if (!list[i]) {
-			nsrun_err_set(err, "policy", ENOMEM, "network.allow");
 			goto fail;
 		}
 	}
@@ -219,8 +211,6 @@ static int apply_allow(json_t *a, struct policy *p, struct nsrun_err *err)
 	p->net_allow_len = n;
 	return 0;
 fail:
-	for (size_t j = 0; j < i; j++)
-		free(list[j]);
 	free(list);
 	return -EINVAL;
 }
@@ -451,8 +441,12 @@ json_t *policy_to_json(const struct policy *p)
 	}
 	json_object_set_new(o, "resources", res);
 	json_object_set_new(o, "filesystem", json_pack("{s:s}", "mode", fs_mode_names[p->fs_mode]));
-	for (size_t i = 0; i < p->net_allow_len; i++)
-		json_array_append_new(allow, json_string(p->net_allow[i]));
+	for (size_t i = 0; i < p->net_allow_len; i++) {
+		char text[CIDR_FORMAT_LEN];
+
+		cidr_format(&p->net_allow[i], text, sizeof(text));
+		json_array_append_new(allow, json_string(text));
+	}
 	json_object_set_new(o, "network",
 			    json_pack("{s:s, s:o, s:b}", "mode", net_mode_names[p->net_mode], "allow",
 				      allow, "denyLinkLocalAndMetadata",

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "netns/cidr.h"
 
 enum on_unavailable { ON_UNAVAILABLE_FAIL, ON_UNAVAILABLE_DEGRADE };
 enum fs_mode { FS_MODE_OFF, FS_MODE_SCRATCH_ONLY, FS_MODE_SCRATCH_PLUS_RO };
@@ -32,7 +33,10 @@ struct policy {
 	struct policy_resources res;
 	enum fs_mode fs_mode;
 	enum net_mode net_mode;
-	char **net_allow; /* NULL-terminated, validated address/CIDR strings */
+	/* Parsed once, here: the network layer takes them as they are, and
+	 * printing the policy formats them back ("10.0.0.1" reads back as
+	 * "10.0.0.1/32", "10.0.0.5/8" as "10.0.0.0/8": the same entries). */
+	struct cidr *net_allow;
 	size_t net_allow_len;
 	bool deny_link_local_and_metadata;
 	enum priv_mode priv_mode;

@@ -10,10 +10,11 @@
  * on:
  *   - an error always names a stage and carries a NUL-terminated detail;
  *   - a resolved policy only holds values the schema allows (enums in range,
- *     allow list NULL-terminated, counted and non-empty strings);
+ *     allow entries IPv4/IPv6 CIDRs with their host bits cleared);
  *   - the resolved policy printed by `nsrun policy` is itself a valid policy,
  *     and reading it back gives the same policy (resource caps removed with
  *     null excepted: see ROUNDTRIP_UNSET below). */
+#include <arpa/inet.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,10 +47,15 @@ static void check_policy(const struct policy *p)
 	for (size_t i = 0; i < sizeof(p->res) / sizeof(int64_t); i++)
 		check(res[i] == POLICY_UNSET || res[i] >= 1, "resource caps positive or unset");
 	check(p->net_allow_len == 0 || p->net_allow != NULL, "allow list consistent");
-	for (size_t i = 0; i < p->net_allow_len; i++)
-		check(p->net_allow[i] && p->net_allow[i][0], "allow entries non-empty");
-	if (p->net_allow)
-		check(p->net_allow[p->net_allow_len] == NULL, "allow list NULL-terminated");
+	for (size_t i = 0; i < p->net_allow_len; i++) {
+		struct cidr c = p->net_allow[i];
+
+		check((c.family == AF_INET && c.prefix <= 32) ||
+			  (c.family == AF_INET6 && c.prefix <= 128),
+		      "allow entries are IPv4/IPv6 CIDRs");
+		cidr_mask(&c);
+		check(memcmp(&c, &p->net_allow[i], sizeof(c)) == 0, "allow entries' host bits clear");
+	}
 }
 
 static void check_err(const struct nsrun_err *e)
@@ -82,7 +88,8 @@ static void check_same(const struct policy *a, const struct policy *b)
 	      "roundtrip: denyLinkLocalAndMetadata");
 	check(a->net_allow_len == b->net_allow_len, "roundtrip: allow length");
 	for (size_t i = 0; i < a->net_allow_len; i++)
-		check(strcmp(a->net_allow[i], b->net_allow[i]) == 0, "roundtrip: allow entry");
+		check(memcmp(&a->net_allow[i], &b->net_allow[i], sizeof(a->net_allow[i])) == 0,
+		      "roundtrip: allow entry");
 	check(a->priv_mode == b->priv_mode, "roundtrip: privilege.mode");
 	check(a->priv_uid == b->priv_uid, "roundtrip: privilege.uid");
 	check(a->priv_gid == b->priv_gid, "roundtrip: privilege.gid");

@@ -1,3 +1,4 @@
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +68,9 @@ Test(policy, base_then_override)
 	cr_assert_eq(p.res.max_processes, 64);
 	cr_assert_eq(p.res.memory_bytes, 536870912, "default kept under --policy");
 	cr_assert_eq(p.net_allow_len, 1);
-	cr_assert_str_eq(p.net_allow[0], "10.0.0.0/8");
+	cr_assert_eq(p.net_allow[0].family, AF_INET);
+	cr_assert_eq(p.net_allow[0].prefix, 8);
+	cr_assert_eq(p.net_allow[0].addr[0], 10);
 	cr_assert_eq(p.on_unavailable, ON_UNAVAILABLE_DEGRADE);
 	policy_free(&p);
 }
@@ -186,6 +189,33 @@ Test(policy, printed_policy_reads_back_the_same_with_unset_caps)
 	cr_assert_eq(load(text, NULL, &q, &e), 0, "%s", e.detail);
 	cr_assert_eq(q.res.memory_bytes, POLICY_UNSET, "an unset cap came back from the default");
 	free(text);
+	policy_free(&p);
+	policy_free(&q);
+}
+
+/* Entries are kept parsed and printed normalised: the printed policy reads
+ * back as the same entries, and printing it again changes nothing. */
+Test(policy, allow_entries_print_normalised_and_read_back_the_same)
+{
+	struct policy p, q;
+	struct nsrun_err e = {0};
+	char *text, *again;
+
+	cr_assert_eq(load("{\"network\":{\"allow\":[\"10.0.0.1\",\"10.0.0.5/8\",\"2001:DB8::1/64\","
+			  "\"::ffff:1.2.3.4\"]}}",
+			  NULL, &p, &e),
+		     0, "%s", e.detail);
+	text = policy_to_json_text(&p, false);
+	cr_assert(strstr(text, "[\"10.0.0.1/32\",\"10.0.0.0/8\",\"2001:db8::/64\","
+			       "\"::ffff:1.2.3.4/128\"]"),
+		  "%s", text);
+	cr_assert_eq(load(text, NULL, &q, &e), 0, "%s", e.detail);
+	cr_assert_eq(q.net_allow_len, 4);
+	cr_assert_eq(memcmp(p.net_allow, q.net_allow, 4 * sizeof(*p.net_allow)), 0);
+	again = policy_to_json_text(&q, false);
+	cr_assert_str_eq(text, again);
+	free(text);
+	free(again);
 	policy_free(&p);
 	policy_free(&q);
 }
