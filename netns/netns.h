@@ -30,17 +30,18 @@ struct report;
 /* One group of the allowlist: every entry of one family and prefix length,
  * loaded as one nftables hash set (netns/allow.c says why). */
 struct netns_allow_set {
-	int family;	     /* AF_INET or AF_INET6 */
-	unsigned prefix;     /* every entry of the group has this prefix length */
-	size_t first, count; /* its entries: cidrs[first .. first + count) */
+	int family;	 /* AF_INET or AF_INET6 */
+	unsigned prefix; /* every entry of the group has this prefix length */
+	size_t offset;	 /* its network addresses: addrs + offset, 4 or 16 bytes each */
+	size_t count;
 };
 
 /* The allowlist without the entries another entry already covers (nor
  * duplicates), grouped: IPv4 before IPv6, shorter prefixes first, ascending
  * addresses within a group. */
 struct netns_allow {
-	struct cidr *cidrs;
-	size_t n_cidrs;
+	uint8_t *addrs;	  /* every group's addresses, packed */
+	size_t n_entries; /* in all groups */
 	struct netns_allow_set *sets;
 	size_t n_sets;
 };
@@ -48,6 +49,8 @@ struct netns_allow {
 /* Pure: *out from n entries in any order. 0 or -ENOMEM (*out empty then). */
 int netns_allow_group(const struct cidr *in, size_t n, struct netns_allow *out);
 void netns_allow_free(struct netns_allow *a);
+/* Entry i of group set, as a struct cidr. */
+void netns_allow_entry(const struct netns_allow *a, size_t set, size_t i, struct cidr *out);
 /* True when an entry covers addr (4 or 16 bytes, by family). */
 bool netns_allow_contains(const struct netns_allow *a, int family, const uint8_t *addr);
 

@@ -41,7 +41,7 @@ struct nft_set_def {
 	unsigned alen, prefix;
 	uint32_t key_type;
 	uint32_t id;	     /* refers to the set inside the transaction that makes it */
-	size_t first, count; /* its elements in netns_allow.cidrs */
+	size_t offset, count; /* its elements in netns_allow.addrs */
 };
 
 void nft_set_def_of(const struct netns_allow *a, size_t i, struct nft_set_def *sd);

@@ -31,7 +31,7 @@ void nft_set_def_of(const struct netns_allow *a, size_t i, struct nft_set_def *s
 	sd->prefix = s->prefix;
 	sd->key_type = s->family == AF_INET ? NFT_TYPE_IPADDR : NFT_TYPE_IP6ADDR;
 	sd->id = (uint32_t)i + 1;
-	sd->first = s->first;
+	sd->offset = s->offset;
 	sd->count = s->count;
 	snprintf(sd->name, sizeof(sd->name), "allow%c_%u", s->family == AF_INET ? '4' : '6',
 		 s->prefix);
@@ -69,7 +69,7 @@ int nft_push_set(struct nft_batch *b, const struct nft_set_def *sd)
 }
 
 /* One element: LIST_ELEM { KEY { DATA_VALUE addr } }, three attribute
- * headers and the address. */
+ * headers and the address (4-aligned for both families). */
 static size_t elem_size(unsigned alen)
 {
 	return 3 * MNL_ATTR_HDRLEN + MNL_ALIGN(alen);
@@ -86,8 +86,27 @@ size_t nft_elems_per_msg(unsigned alen)
 	return NFT_ELEM_LIST_BYTES / elem_size(alen);
 }
 
-/* Built with libmnl directly: a libnftnl object per element cost 1.4 ms for
- * 10,000 elements, this ~0.1 ms. */
+/* The element list written directly: every element has the same three
+ * headers, so one template is copied and the address put behind it (five
+ * libmnl calls an element cost 0.2 ms for 10,000; libnftnl objects 1.4). */
+static void put_elements(struct nlmsghdr *nlh, const uint8_t *addrs, size_t k, unsigned alen)
+{
+	size_t esize = elem_size(alen);
+	struct nlattr hdr[3] = {
+	    {.nla_len = (uint16_t)esize, .nla_type = NFTA_LIST_ELEM | NLA_F_NESTED},
+	    {.nla_len = (uint16_t)(esize - MNL_ATTR_HDRLEN),
+	     .nla_type = NFTA_SET_ELEM_KEY | NLA_F_NESTED},
+	    {.nla_len = (uint16_t)(MNL_ATTR_HDRLEN + alen), .nla_type = NFTA_DATA_VALUE},
+	};
+	char *at = mnl_nlmsg_get_payload_tail(nlh);
+
+	for (size_t i = 0; i < k; i++, at += esize) {
+		memcpy(at, hdr, sizeof(hdr));
+		memcpy(at + sizeof(hdr), addrs + i * alen, alen);
+	}
+	nlh->nlmsg_len += (uint32_t)(k * esize);
+}
+
 int nft_push_elements(struct nft_batch *b, const struct netns_allow *a,
 		      const struct nft_set_def *sd)
 {
@@ -109,15 +128,7 @@ int nft_push_elements(struct nft_batch *b, const struct netns_allow *a,
 		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, sd->name);
 		mnl_attr_put_u32(nlh, NFTA_SET_ELEM_LIST_SET_ID, htonl(sd->id));
 		list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
-		for (size_t i = 0; i < k; i++) {
-			struct nlattr *elem = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
-			struct nlattr *key = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
-
-			mnl_attr_put(nlh, NFTA_DATA_VALUE, sd->alen,
-				     a->cidrs[sd->first + done + i].addr);
-			mnl_attr_nest_end(nlh, key);
-			mnl_attr_nest_end(nlh, elem);
-		}
+		put_elements(nlh, a->addrs + sd->offset + done * sd->alen, k, sd->alen);
 		mnl_attr_nest_end(nlh, list);
 		snprintf(what, sizeof(what), "set %s elements %zu..%zu", sd->name, done,
 			 done + k - 1);

@@ -127,7 +127,7 @@ Test(netns_plan, allowlist_plumbs_egress)
 	cr_assert_not(f.plan.allow_dns);
 	cr_assert_not(f.plan.ipv6);
 	cr_assert_eq(f.plan.mtu, 65520);
-	cr_assert_eq(f.plan.allow.n_cidrs, 2);
+	cr_assert_eq(f.plan.allow.n_entries, 2);
 	cr_assert_eq(f.plan.allow.n_sets, 2);
 	cr_assert_eq(f.plan.allow.sets[0].prefix, 24);
 	cr_assert_eq(f.plan.allow.sets[1].prefix, 32);
@@ -209,7 +209,7 @@ Test(netns_plan, unrestricted_with_block_filters_metadata_only)
 	cr_assert(f.plan.block_special);
 	cr_assert(f.plan.allow_dns);
 	cr_assert(f.plan.ipv6);
-	cr_assert_eq(f.plan.allow.n_cidrs, 0);
+	cr_assert_eq(f.plan.allow.n_entries, 0);
 	cr_assert_str_eq(f.rep.egress, "slirp4netns");
 	cr_assert_eq(f.rep.n_downgrades, 0);
 }
@@ -317,7 +317,7 @@ Test(netns_plan, invalid_entry_is_an_error)
 	cr_assert_eq(plan(), -EINVAL);
 	cr_assert(strstr(f.err.detail, "network.allow[1]"), "%s", f.err.detail);
 	cr_assert(strstr(f.err.detail, "not an IPv4 or IPv6 CIDR"), "%s", f.err.detail);
-	cr_assert_null(f.plan.allow.cidrs);
+	cr_assert_null(f.plan.allow.addrs);
 }
 
 Test(netns_plan, too_many_entries_is_an_error)
@@ -340,10 +340,18 @@ Test(netns_plan, free_is_idempotent)
 	cr_assert_eq(plan(), 0);
 	netns_plan_free(&f.plan);
 	netns_plan_free(&f.plan);
-	cr_assert_null(f.plan.allow.cidrs);
+	cr_assert_null(f.plan.allow.addrs);
 }
 
 /* ---- the allowlist grouped for the filter (netns/allow.c) ----------------- */
+
+static bool cidr_mask_equal(const struct cidr *c)
+{
+	struct cidr m = *c;
+
+	cidr_mask(&m);
+	return memcmp(&m, c, sizeof(m)) == 0;
+}
 
 static struct cidr C(const char *text)
 {
@@ -353,12 +361,29 @@ static struct cidr C(const char *text)
 	return c;
 }
 
+/* Entry i counting through every group in order. */
+static struct cidr entry_at(const struct netns_allow *a, size_t i)
+{
+	struct cidr c;
+
+	cr_assert_lt(i, a->n_entries);
+	for (size_t s = 0; s < a->n_sets; s++) {
+		if (i < a->sets[s].count) {
+			netns_allow_entry(a, s, i, &c);
+			return c;
+		}
+		i -= a->sets[s].count;
+	}
+	cr_assert_fail("entry %zu is in no group", i);
+	return c;
+}
+
 static void expect_cidr(const struct netns_allow *a, size_t i, const char *text)
 {
 	char got[CIDR_FORMAT_LEN];
+	struct cidr c = entry_at(a, i);
 
-	cr_assert_lt(i, a->n_cidrs);
-	cidr_format(&a->cidrs[i], got, sizeof(got));
+	cidr_format(&c, got, sizeof(got));
 	cr_assert_str_eq(got, text, "entry %zu", i);
 }
 
@@ -370,20 +395,21 @@ Test(netns_allow, groups_by_family_and_prefix_with_sorted_addresses)
 	struct netns_allow a;
 
 	cr_assert_eq(netns_allow_group(in, sizeof(in) / sizeof(in[0]), &a), 0);
-	cr_assert_eq(a.n_cidrs, 7);
+	cr_assert_eq(a.n_entries, 7);
 	cr_assert_eq(a.n_sets, 4);
 	cr_assert_eq(a.sets[0].family, AF_INET);
 	cr_assert_eq(a.sets[0].prefix, 24);
-	cr_assert_eq(a.sets[0].first, 0);
+	cr_assert_eq(a.sets[0].offset, 0);
 	cr_assert_eq(a.sets[0].count, 2);
 	cr_assert_eq(a.sets[1].prefix, 32);
-	cr_assert_eq(a.sets[1].first, 2);
+	cr_assert_eq(a.sets[1].offset, 8, "4 bytes an IPv4 address");
 	cr_assert_eq(a.sets[1].count, 2);
 	cr_assert_eq(a.sets[2].family, AF_INET6);
 	cr_assert_eq(a.sets[2].prefix, 48);
+	cr_assert_eq(a.sets[2].offset, 16);
 	cr_assert_eq(a.sets[2].count, 2);
 	cr_assert_eq(a.sets[3].prefix, 128);
-	cr_assert_eq(a.sets[3].first, 6);
+	cr_assert_eq(a.sets[3].offset, 48, "16 bytes an IPv6 address");
 	expect_cidr(&a, 0, "192.0.2.0/24");
 	expect_cidr(&a, 1, "198.51.100.0/24");
 	expect_cidr(&a, 2, "10.0.0.3/32");
@@ -392,7 +418,7 @@ Test(netns_allow, groups_by_family_and_prefix_with_sorted_addresses)
 	expect_cidr(&a, 5, "2001:db8:1::/48");
 	expect_cidr(&a, 6, "::1/128");
 	netns_allow_free(&a);
-	cr_assert_null(a.cidrs);
+	cr_assert_null(a.addrs);
 	cr_assert_eq(a.n_sets, 0);
 }
 
@@ -408,7 +434,7 @@ Test(netns_allow, covered_entries_and_duplicates_are_dropped)
 	cr_assert_eq(netns_allow_group(in, sizeof(in) / sizeof(in[0]), &a), 0);
 	/* 0/1 covers every 10.x and 11/8 and 127.0.0.1; 128/2 covers 192.0.2.5
 	 * (192 = 0b11000000 is not in 128/2: 128..191): it stays. */
-	cr_assert_eq(a.n_cidrs, 5, "%zu", a.n_cidrs);
+	cr_assert_eq(a.n_entries, 5, "%zu", a.n_entries);
 	expect_cidr(&a, 0, "0.0.0.0/1");
 	expect_cidr(&a, 1, "128.0.0.0/2");
 	expect_cidr(&a, 2, "192.0.2.5/32");
@@ -424,11 +450,11 @@ Test(netns_allow, empty_and_everything)
 	struct netns_allow a;
 
 	cr_assert_eq(netns_allow_group(in, 0, &a), 0);
-	cr_assert_eq(a.n_cidrs, 0);
+	cr_assert_eq(a.n_entries, 0);
 	cr_assert_eq(a.n_sets, 0);
 	netns_allow_free(&a);
 	cr_assert_eq(netns_allow_group(in, 4, &a), 0);
-	cr_assert_eq(a.n_cidrs, 2);
+	cr_assert_eq(a.n_entries, 2);
 	cr_assert_eq(a.n_sets, 2);
 	cr_assert_eq(a.sets[0].prefix, 0);
 	cr_assert_eq(a.sets[1].family, AF_INET6);
@@ -441,7 +467,7 @@ Test(netns_allow, empty_and_everything)
 Test(netns_allow, matches_exactly_what_the_entries_cover)
 {
 	size_t n = 3000;
-	struct cidr *in = calloc(n, sizeof(*in));
+	struct cidr *in = calloc(n, sizeof(*in)), *kept;
 	struct netns_allow a;
 	unsigned seed = 12345;
 
@@ -459,15 +485,23 @@ Test(netns_allow, matches_exactly_what_the_entries_cover)
 		cidr_mask(&in[i]);
 	}
 	cr_assert_eq(netns_allow_group(in, n, &a), 0);
-	cr_assert_lt(a.n_cidrs, n);
-	for (size_t i = 0; i < a.n_cidrs; i++)
-		for (size_t j = 0; j < a.n_cidrs; j++)
-			cr_assert(i == j || !cidr_overlaps(&a.cidrs[i], &a.cidrs[j]),
+	cr_assert_lt(a.n_entries, n);
+	kept = calloc(a.n_entries, sizeof(*kept));
+	cr_assert_not_null(kept);
+	for (size_t i = 0; i < a.n_entries; i++) {
+		kept[i] = entry_at(&a, i);
+		cr_assert_eq(cidr_mask_equal(&kept[i]), true, "host bits set in entry %zu", i);
+	}
+	for (size_t i = 0; i < a.n_entries; i++)
+		for (size_t j = 0; j < a.n_entries; j++)
+			cr_assert(i == j || !cidr_overlaps(&kept[i], &kept[j]),
 				  "kept entries %zu and %zu overlap", i, j);
-	for (size_t s = 0; s < a.n_sets; s++)
-		for (size_t i = a.sets[s].first; i < a.sets[s].first + a.sets[s].count; i++) {
-			cr_assert_eq(a.cidrs[i].family, a.sets[s].family);
-			cr_assert_eq(a.cidrs[i].prefix, a.sets[s].prefix);
+	for (size_t s = 0, at = 0; s < a.n_sets; s++)
+		for (size_t i = 0; i < a.sets[s].count; i++, at++) {
+			cr_assert_eq(kept[at].family, a.sets[s].family);
+			cr_assert_eq(kept[at].prefix, a.sets[s].prefix);
+			cr_assert(i == 0 || memcmp(kept[at - 1].addr, kept[at].addr, 16) < 0,
+				  "group %zu not ascending", s);
 		}
 	for (size_t k = 0; k < 20000; k++) {
 		bool v6 = k % 2;
@@ -482,5 +516,46 @@ Test(netns_allow, matches_exactly_what_the_entries_cover)
 		cr_assert_eq(netns_allow_contains(&a, family, addr), want, "probe %zu", k);
 	}
 	netns_allow_free(&a);
+	free(kept);
+	free(in);
+}
+
+static int cidr_cmp(const void *pa, const void *pb)
+{
+	const struct cidr *a = pa, *b = pb;
+	int c = a->family - b->family;
+
+	if (!c)
+		c = memcmp(a->addr, b->addr, 16);
+	return c ? c : (int)a->prefix - (int)b->prefix;
+}
+
+/* Already sorted input skips the radix sort: both ways give the same. */
+Test(netns_allow, sorted_and_shuffled_input_give_the_same_groups)
+{
+	size_t n = 5000;
+	struct cidr *in = calloc(n, sizeof(*in));
+	struct netns_allow a, b;
+	unsigned seed = 99;
+
+	cr_assert_not_null(in);
+	for (size_t i = 0; i < n; i++) {
+		bool v6 = i % 3 == 0;
+
+		in[i].family = v6 ? AF_INET6 : AF_INET;
+		for (unsigned k = 0; k < (v6 ? 16u : 4u); k++)
+			in[i].addr[k] = (uint8_t)(k < 2 ? rand_r(&seed) % 3 : rand_r(&seed));
+		in[i].prefix = v6 ? rand_r(&seed) % 129 : 8 + rand_r(&seed) % 25;
+		cidr_mask(&in[i]);
+	}
+	cr_assert_eq(netns_allow_group(in, n, &a), 0);
+	qsort(in, n, sizeof(*in), cidr_cmp);
+	cr_assert_eq(netns_allow_group(in, n, &b), 0);
+	cr_assert_eq(a.n_entries, b.n_entries);
+	cr_assert_eq(a.n_sets, b.n_sets);
+	cr_assert_eq(memcmp(a.sets, b.sets, a.n_sets * sizeof(*a.sets)), 0);
+	cr_assert_eq(memcmp(a.addrs, b.addrs, b.sets[b.n_sets - 1].offset + 16 * b.sets[b.n_sets - 1].count), 0);
+	netns_allow_free(&a);
+	netns_allow_free(&b);
 	free(in);
 }
