@@ -2,6 +2,8 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "netns/cidr.h"
@@ -177,4 +179,101 @@ Test(cidr, overlaps)
 	cr_assert(cidr_overlaps(&wide, &a));
 	cr_assert_not(cidr_overlaps(&other, &a));
 	cr_assert_not(cidr_overlaps(&v6, &a));
+}
+
+/* An independent reading of "a.b.c.d[/p]": 1-3 digit octets <= 255, 1-2
+ * digit prefixes <= 32, no leading zeros, nothing else. */
+static bool ref_ipv4(const char *s, uint8_t addr[4], unsigned *prefix)
+{
+	const char *slash = strchr(s, '/');
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned part = 0;
+
+	*prefix = 32;
+	for (size_t i = 0, start = 0; i <= alen; i++) {
+		size_t n;
+		unsigned v = 0;
+
+		if (i < alen && s[i] != '.')
+			continue;
+		n = i - start;
+		if (part == 4 || n == 0 || n > 3 || (n > 1 && s[start] == '0'))
+			return false;
+		for (size_t k = start; k < i; k++) {
+			if (s[k] < '0' || s[k] > '9')
+				return false;
+			v = v * 10 + (unsigned)(s[k] - '0');
+		}
+		if (v > 255)
+			return false;
+		addr[part++] = (uint8_t)v;
+		start = i + 1;
+	}
+	if (part != 4)
+		return false;
+	if (slash) {
+		const char *p = slash + 1;
+		size_t n = strlen(p);
+		unsigned v = 0;
+
+		if (n == 0 || n > 2 || (n > 1 && p[0] == '0'))
+			return false;
+		for (size_t k = 0; k < n; k++) {
+			if (p[k] < '0' || p[k] > '9')
+				return false;
+			v = v * 10 + (unsigned)(p[k] - '0');
+		}
+		if (v > 32)
+			return false;
+		*prefix = v;
+	}
+	return true;
+}
+
+/* Dotted quads take a one-pass path; whatever it accepts must be exactly
+ * what the strict rules accept, with the same value. */
+Test(cidr, dotted_quads_match_an_independent_reading)
+{
+	static const char alphabet[] = "0123456789012345678901234567890123456789....//";
+	const char *edge[] = {"0.0.0.0",   "255.255.255.255/32", "1.2.3.4/0", "01.2.3.4", "1.2.3.04",
+			      "1.2.3.4/01", "1.2.3.4/", "1.2.3.4.", "1.2.3",	  "256.1.1.1",
+			      "1.2.3.4/33", "1.2.3.4/3a", "1000.1.1.1", "1.2.3.4/100", "1..2.3",
+			      ".1.2.3.4", "1.2.3.4//8", "1.2.3.4/8/8", "9.99.199.249/9"};
+	unsigned seed = 4242;
+	char text[32];
+
+	for (size_t t = 0; t < 200000 + sizeof(edge) / sizeof(edge[0]); t++) {
+		struct cidr c;
+		uint8_t want[4];
+		unsigned prefix;
+		bool ok;
+		int r;
+
+		if (t < sizeof(edge) / sizeof(edge[0])) {
+			snprintf(text, sizeof(text), "%s", edge[t]);
+		} else {
+			/* Mostly well-formed quads, with random damage. */
+			size_t n = 0;
+
+			for (int part = 0; part < 4; part++) {
+				n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%u",
+						      part ? "." : "", rand_r(&seed) % 300);
+			}
+			if (rand_r(&seed) % 2)
+				n += (size_t)snprintf(text + n, sizeof(text) - n, "/%u",
+						      rand_r(&seed) % 40);
+			for (int k = rand_r(&seed) % 3; k-- > 0 && n > 0;)
+				text[rand_r(&seed) % n] = alphabet[rand_r(&seed) % (sizeof(alphabet) - 1)];
+		}
+		ok = ref_ipv4(text, want, &prefix);
+		r = cidr_parse(text, &c, NULL, 0);
+		cr_assert_eq(r == 0, ok, "'%s': parse %d, reference %d", text, r, ok);
+		if (ok) {
+			struct cidr ref = {.family = AF_INET, .prefix = prefix};
+
+			memcpy(ref.addr, want, 4);
+			cidr_mask(&ref);
+			cr_assert_eq(memcmp(&c, &ref, sizeof(c)), 0, "'%s': wrong value", text);
+		}
+	}
 }
