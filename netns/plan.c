@@ -81,7 +81,8 @@ static void note_allowlist(const struct netns_plan *plan, const struct cidr *all
 		cidr_parse(blocked_ranges[b], &blocked[b], NULL, 0);
 	for (size_t i = 0; plan->block_special && i < n; i++) {
 		for (size_t b = 0; b < sizeof(blocked) / sizeof(blocked[0]); b++) {
-			if (cidr_overlaps(&allow[i], &blocked[b])) {
+			if (allow[i].family == blocked[b].family &&
+			    cidr_overlaps(&allow[i], &blocked[b])) {
 				if (!overlapping++)
 					cidr_format(&allow[i], first, sizeof(first));
 				break;
