@@ -11,6 +11,17 @@
  * option state: a safety latch, so that tap set-up cannot run in a netns
  * that nobody compared with the supervisor's. */
 static unsigned long verified_netns_ino;
+/* The allowlist's set elements, committed after the skeleton; tap0 is not
+ * configured while any are pending. */
+static struct nft_batch *pending_elements;
+
+int netns_child_fill_allowlist(struct nsrun_err *err)
+{
+	struct nft_batch *b = pending_elements;
+
+	pending_elements = NULL;
+	return b ? netns_nft_commit_rest(b, err) : 0;
+}
 
 unsigned long netns_current_ino(struct nsrun_err *err)
 {
@@ -48,9 +59,11 @@ int netns_child_setup_early(const struct netns_plan *plan, unsigned long supervi
 	verified_netns_ino = ino;
 
 	/* The filter first: no interface but lo exists yet, so no packet can
-	 * ever pass an unloaded filter (BACKGROUND). */
+	 * ever pass an unloaded filter (BACKGROUND). Its skeleton, that is:
+	 * the allowlist's elements follow in netns_child_fill_allowlist, while
+	 * slirp4netns starts; until then the filter drops more, never less. */
 	if (plan->egress) {
-		r = netns_nft_commit(plan, err);
+		r = netns_nft_commit_skeleton(plan, &pending_elements, err);
 		if (r < 0)
 			return r;
 	}
@@ -86,5 +99,8 @@ int netns_child_setup_tap(const struct netns_plan *plan, struct nsrun_err *err)
 		return nsrun_err_set(
 		    err, "netns", EPERM,
 		    "tap0 set-up in a network namespace that was not verified first");
+	if (pending_elements)
+		return nsrun_err_set(err, "netns", EPERM,
+				     "tap0 set-up before the allowlist is complete");
 	return netns_link_tap_setup(plan, err);
 }

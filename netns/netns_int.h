@@ -29,6 +29,18 @@ void nft_batch_set_max_transaction(struct nft_batch *b, size_t bytes);
 /* Sends the batch (BEGIN ... END in one sendmsg), reads every ACK. 0 or
  * -errno with *err. */
 int nft_batch_send(struct nft_batch *b, struct nsrun_err *err);
+/* The same in two steps: the skeleton (everything before the split mark,
+ * one transaction), then, later, the rest (the set elements). Between the
+ * two the socket stays open in the batch. */
+int nft_batch_send_head(struct nft_batch *b, struct nsrun_err *err);
+int nft_batch_send_rest(struct nft_batch *b, struct nsrun_err *err);
+
+/* nft.c: the filter in two steps. The skeleton (table, chains, rules, empty
+ * sets: everything dropped but lo) is committed now; *rest holds the set
+ * elements for netns_nft_commit_rest, which sends and frees them. */
+int netns_nft_commit_skeleton(const struct netns_plan *plan, struct nft_batch **rest,
+			      struct nsrun_err *err);
+int netns_nft_commit_rest(struct nft_batch *rest, struct nsrun_err *err);
 
 /* nft.c, nft_set.c */
 #define NFT_TABLE "nsrun"

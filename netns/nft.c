@@ -446,6 +446,35 @@ int netns_nft_commit(const struct netns_plan *plan, struct nsrun_err *err)
 	return netns_nft_commit_split(plan, 0, err);
 }
 
+int netns_nft_commit_skeleton(const struct netns_plan *plan, struct nft_batch **rest,
+			      struct nsrun_err *err)
+{
+	struct nft_batch *b = nft_batch_new();
+	int r;
+
+	*rest = NULL;
+	if (!b)
+		return nsrun_err_set(err, "netns", ENOMEM, "nftables batch");
+	r = build_ruleset(b, plan);
+	if (r < 0)
+		r = nsrun_err_set(err, "netns", -r, "building the nftables ruleset");
+	else
+		r = nft_batch_send_head(b, err);
+	if (r == 0)
+		*rest = b;
+	else
+		nft_batch_free(b);
+	return r;
+}
+
+int netns_nft_commit_rest(struct nft_batch *rest, struct nsrun_err *err)
+{
+	int r = nft_batch_send_rest(rest, err);
+
+	nft_batch_free(rest);
+	return r;
+}
+
 int netns_nft_delete(struct nsrun_err *err)
 {
 	struct nft_batch *b = nft_batch_new();

@@ -47,6 +47,10 @@ struct nft_batch {
 	size_t n_msgs, cap_msgs;
 	size_t split_from; /* messages before this go in the first transaction */
 	size_t max_tx;	   /* test hook: cap on one transaction, 0 = socket's */
+	/* between nft_batch_send_head and nft_batch_send_rest: */
+	struct mnl_socket *nl;
+	size_t budget;
+	size_t sent; /* messages sent so far */
 };
 
 static int batch_grow(struct nft_batch *b, size_t need)
@@ -78,10 +82,13 @@ struct nft_batch *nft_batch_new(void)
 	return b;
 }
 
+static void close_socket(struct nft_batch *b);
+
 void nft_batch_free(struct nft_batch *b)
 {
 	if (!b)
 		return;
+	close_socket(b);
 	free(b->buf);
 	free(b->msgs);
 	free(b);
@@ -312,38 +319,42 @@ static size_t tx_budget(struct mnl_socket *nl, size_t want, size_t test_cap)
 	return budget;
 }
 
-int nft_batch_send(struct nft_batch *b, struct nsrun_err *err)
+static int open_socket(struct nft_batch *b, struct nsrun_err *err)
 {
-	struct mnl_socket *nl;
-	struct nft_tx tx = {0};
-	size_t budget;
-	int one = 1, r = 0;
+	int one = 1;
 
-	if (b->n_msgs == 0)
-		return 0;
-	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-	if (!nl)
+	b->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	if (!b->nl)
 		return nsrun_err_set(err, "netns", errno, "nftables: netlink socket");
 	/* Extended ACKs say which attribute the kernel refused; CAP_ACK stops
 	 * it from echoing a 40 KiB element message back with each error. */
-	mnl_socket_setsockopt(nl, NETLINK_EXT_ACK, &one, sizeof(one));
-	mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof(one));
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		r = nsrun_err_set(err, "netns", errno, "nftables: netlink bind");
-		goto out;
-	}
-	budget = tx_budget(nl, b->len + (size_t)4 * NFT_BATCH_HDR_ROOM, b->max_tx);
+	mnl_socket_setsockopt(b->nl, NETLINK_EXT_ACK, &one, sizeof(one));
+	mnl_socket_setsockopt(b->nl, NETLINK_CAP_ACK, &one, sizeof(one));
+	if (mnl_socket_bind(b->nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		return nsrun_err_set(err, "netns", errno, "nftables: netlink bind");
+	b->budget = tx_budget(b->nl, b->len + (size_t)4 * NFT_BATCH_HDR_ROOM, b->max_tx);
+	return 0;
+}
 
-	/* Usually one transaction. When the allowlist outgrows the socket
-	 * buffer, the messages after split_from (set elements only) follow in
-	 * further transactions: by then the filter already drops everything
-	 * not yet listed, and no interface but lo exists, so each one only
-	 * widens the allowlist towards its final content. */
-	while (r == 0 && tx.end < b->n_msgs) {
+static void close_socket(struct nft_batch *b)
+{
+	if (b->nl)
+		mnl_socket_close(b->nl);
+	b->nl = NULL;
+}
+
+/* Sends messages [b->sent, upto) in as few transactions as the socket
+ * buffer allows; the skeleton (before split_from) must fit one. */
+static int send_upto(struct nft_batch *b, size_t upto, struct nsrun_err *err)
+{
+	struct nft_tx tx = {.first = b->sent, .end = b->sent};
+	int r = 0;
+
+	while (r == 0 && tx.end < upto) {
 		size_t size = 0;
 
 		tx.first = tx.end;
-		while (tx.end < b->n_msgs && size + b->msgs[tx.end].len <= budget)
+		while (tx.end < upto && size + b->msgs[tx.end].len <= b->budget)
 			size += b->msgs[tx.end++].len;
 		if (tx.end == tx.first ||
 		    (tx.first == 0 && tx.end < b->split_from && tx.end < b->n_msgs)) {
@@ -351,12 +362,58 @@ int nft_batch_send(struct nft_batch *b, struct nsrun_err *err)
 			    err, "netns", EMSGSIZE,
 			    "nftables: %s does not fit a %zu-byte socket buffer (raise "
 			    "net.core.wmem_max)",
-			    b->msgs[tx.end].what, budget);
+			    b->msgs[tx.end].what, b->budget);
 			break;
 		}
-		r = send_tx(nl, b, &tx, err);
+		r = send_tx(b->nl, b, &tx, err);
+		if (r == 0)
+			b->sent = tx.end;
 	}
-out:
-	mnl_socket_close(nl);
+	return r;
+}
+
+int nft_batch_send_head(struct nft_batch *b, struct nsrun_err *err)
+{
+	size_t head = b->split_from < b->n_msgs ? b->split_from : b->n_msgs;
+	int r;
+
+	if (b->n_msgs == 0)
+		return 0;
+	r = b->nl ? 0 : open_socket(b, err);
+	if (r == 0)
+		r = send_upto(b, head, err);
+	if (r < 0 || b->sent == b->n_msgs)
+		close_socket(b);
+	return r;
+}
+
+int nft_batch_send_rest(struct nft_batch *b, struct nsrun_err *err)
+{
+	int r;
+
+	if (b->sent == b->n_msgs)
+		return 0;
+	r = b->nl ? 0 : open_socket(b, err);
+	if (r == 0)
+		r = send_upto(b, b->n_msgs, err);
+	close_socket(b);
+	return r;
+}
+
+/* Usually one transaction. When the allowlist outgrows the socket buffer,
+ * the messages after split_from (set elements only) follow in further
+ * transactions: by then the filter already drops everything not yet
+ * listed, and no interface but lo exists, so each one only widens the
+ * allowlist towards its final content. */
+int nft_batch_send(struct nft_batch *b, struct nsrun_err *err)
+{
+	int r = 0;
+
+	if (b->n_msgs == 0)
+		return 0;
+	r = open_socket(b, err);
+	if (r == 0)
+		r = send_upto(b, b->n_msgs, err);
+	close_socket(b);
 	return r;
 }

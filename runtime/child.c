@@ -288,9 +288,14 @@ static void child_setup(const struct child_ctx *ctx)
 	if (plan->net.new_netns && !ctx->netns_handed_over) {
 		if (netns_child_setup_early(&plan->net, ctx->supervisor_netns_ino, &err) < 0)
 			child_fail(ctx->sync_fd, &err);
-		/* sync 2: the filter is in; only now may tap0 appear. */
-		if (plan->net.egress)
+		/* sync 2: the filter is in; only now may tap0 appear. Its
+		 * allowlist fills in while slirp4netns starts (tap0 is set up
+		 * only after, and the command runs later still). */
+		if (plan->net.egress) {
 			sync_send(ctx->sync_fd, SYNC_FILTER_LOADED, 0, NULL);
+			if (netns_child_fill_allowlist(&err) < 0)
+				child_fail(ctx->sync_fd, &err);
+		}
 	}
 	timing_now("child: net early");
 	/* sync 1: the supervisor wrote our maps. */

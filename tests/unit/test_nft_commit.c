@@ -228,6 +228,13 @@ static int commit_and_check(unsigned long host_ino, void *arg)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = netns_child_setup_early(&p, host_ino, &err);
+	/* the skeleton alone: the allow sets exist, and are empty */
+	if (r == 0 && have_nft() && a->n > 0)
+		CHECK(sh("nft list set inet nsrun allow4_32 2>/dev/null | grep -q elements") != 0 &&
+			  sh("nft list sets | grep -q allow") == 0,
+		      "the skeleton is not an empty allowlist");
+	if (r == 0)
+		r = netns_child_fill_allowlist(&err);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	CHECK(r == 0, "commit of %zu entries: %s: %s", a->n, err.detail, strerror(err.errnum));
 	fprintf(stderr, "committed %zu entries in %ld ms\n", a->n,
@@ -399,6 +406,7 @@ static int commit_unrestricted(unsigned long host_ino, void *arg)
 
 	(void)arg;
 	CHECK(netns_child_setup_early(&p, host_ino, &err) == 0, "commit: %s", err.detail);
+	CHECK(netns_child_fill_allowlist(&err) == 0, "fill: %s", err.detail);
 	if (have_nft()) {
 		CHECK(sh("nft list chain inet nsrun output | grep -q 'policy accept'") == 0,
 		      "no accept policy");
@@ -517,6 +525,10 @@ static int filter_at_work(unsigned long host_ino, void *arg)
 	tap = open_tap();
 	if (tap < 0)
 		return SKIP_CODE;
+	/* tap0 exists while the allowlist still fills: never configured then */
+	CHECK(netns_child_setup_tap(&p, &err) == -EPERM && strstr(err.detail, "allowlist"),
+	      "tap0 configured before the allowlist was complete (%s)", err.detail);
+	CHECK(netns_child_fill_allowlist(&err) == 0, "fill: %s", err.detail);
 	CHECK(netns_child_setup_tap(&p, &err) == 0, "tap: %s: %s", err.detail,
 	      strerror(err.errnum));
 	CHECK(sh("ip -4 addr show dev tap0 | grep -q '10.0.2.100/24'") == 0, "no 10.0.2.100/24");
@@ -585,6 +597,7 @@ static int groups_at_work(unsigned long host_ino, void *arg)
 
 	(void)arg;
 	CHECK(netns_child_setup_early(&p, host_ino, &err) == 0, "commit: %s", err.detail);
+	CHECK(netns_child_fill_allowlist(&err) == 0, "fill: %s", err.detail);
 	tap = open_tap();
 	if (tap < 0)
 		return SKIP_CODE;
