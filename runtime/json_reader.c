@@ -26,6 +26,20 @@ struct jr_arena {
 	struct jr_block *head; /* the block small allocations come from */
 };
 
+/* A full block (a big array) joins the arena behind the current one, whose
+ * free room stays in use. */
+static void arena_adopt(struct jr_arena *a, struct jr_block *b, size_t n)
+{
+	b->used = b->cap = n;
+	if (a->head) {
+		b->next = a->head->next;
+		a->head->next = b;
+	} else {
+		b->next = NULL;
+		a->head = b;
+	}
+}
+
 /* n bytes, 16-aligned for values, unaligned (align false) for strings. */
 static void *arena_alloc(struct jr_arena *a, size_t n, bool align)
 {
@@ -33,19 +47,10 @@ static void *arena_alloc(struct jr_arena *a, size_t n, bool align)
 	size_t at;
 
 	if (n > JR_BLOCK / 4) {
-		/* A big array gets a block of its own, behind the current one,
-		 * whose free room stays in use. */
 		b = malloc(sizeof(*b) + n);
 		if (!b)
 			return NULL;
-		b->used = b->cap = n;
-		if (a->head) {
-			b->next = a->head->next;
-			a->head->next = b;
-		} else {
-			b->next = NULL;
-			a->head = b;
-		}
+		arena_adopt(a, b, n);
 		return b->data;
 	}
 	at = b ? (align ? (b->used + 15) & ~(size_t)15 : b->used) : 0;
@@ -77,10 +82,12 @@ void jr_free(struct jr_doc *doc)
 /* ---- the parser ------------------------------------------------------------ */
 
 struct parser {
-	const char *start, *p, *end;
+	char *start, *p, *end;
 	struct jr_arena *arena;
 	struct jr_error *err;
-	/* Items and members of the containers being read, innermost last. */
+	/* Items and members of the containers being read, innermost last.
+	 * The items live in a block the arena can adopt (see close_frame). */
+	struct jr_block *items_block;
 	struct jr_value *items;
 	size_t n_items, cap_items;
 	struct jr_member *members;
@@ -272,11 +279,13 @@ static int decode_escapes(struct parser *ps, const char *raw, size_t n, char *o,
 }
 
 /* At the opening quote. The raw bytes are scanned once for the closing
- * quote, control characters and invalid UTF-8; escapes, when there are
- * any, are decoded in a second pass (the decoded text is never longer). */
+ * quote, control characters and invalid UTF-8. A string without escapes
+ * stays where it is: its closing quote becomes its NUL (no copy; nothing
+ * that error positions count changes). One with escapes is decoded into the
+ * arena (the decoded text is never longer). */
 static int parse_string(struct parser *ps, const char **out, uint32_t *out_len)
 {
-	const char *raw = ++ps->p, *s = raw;
+	char *raw = ++ps->p, *s = raw;
 	bool escapes = false;
 	size_t n;
 	char *buf;
@@ -323,16 +332,16 @@ static int parse_string(struct parser *ps, const char **out, uint32_t *out_len)
 		s++;
 	}
 	n = (size_t)(s - raw);
-	buf = arena_alloc(ps->arena, n + 1, false);
-	if (!buf)
-		return oom(ps);
 	if (escapes) {
-		int r = decode_escapes(ps, raw, n, buf, out_len);
+		int r;
 
-		if (r < 0)
+		buf = arena_alloc(ps->arena, n + 1, false);
+		if (!buf)
+			return oom(ps);
+		if ((r = decode_escapes(ps, raw, n, buf, out_len)) < 0)
 			return r;
 	} else {
-		memcpy(buf, raw, n);
+		buf = raw;
 		buf[n] = '\0';
 		*out_len = (uint32_t)n;
 	}
@@ -343,7 +352,7 @@ static int parse_string(struct parser *ps, const char **out, uint32_t *out_len)
 
 static int parse_number(struct parser *ps, struct jr_value *v)
 {
-	const char *s = ps->p, *p = s;
+	char *s = ps->p, *p = s;
 	bool neg = false, real = false;
 
 	if (*p == '-') {
@@ -470,11 +479,13 @@ static int push_item(struct parser *ps, const struct jr_value *v)
 {
 	if (ps->n_items == ps->cap_items) {
 		size_t cap = ps->cap_items ? ps->cap_items * 2 : 256;
-		struct jr_value *ni = realloc(ps->items, cap * sizeof(*ni));
+		struct jr_block *nb =
+		    realloc(ps->items_block, sizeof(*nb) + cap * sizeof(struct jr_value));
 
-		if (!ni)
+		if (!nb)
 			return oom(ps);
-		ps->items = ni;
+		ps->items_block = nb;
+		ps->items = (struct jr_value *)(void *)nb->data;
 		ps->cap_items = cap;
 	}
 	ps->items[ps->n_items++] = *v;
@@ -564,6 +575,14 @@ static int close_frame(struct parser *ps, const struct frame *f, struct jr_value
 		memcpy(copy, ps->members + f->mark, n * sizeof(*ps->members));
 		ps->n_members = f->mark;
 		v->u.members = copy;
+	} else if (f->mark == 0 && n * sizeof(*ps->items) > JR_BLOCK / 4) {
+		/* A big outermost array (an allowlist of 10,000) keeps the stack
+		 * it was collected on: no copy of it, and a fresh stack goes on. */
+		arena_adopt(ps->arena, ps->items_block, n * sizeof(*ps->items));
+		v->u.items = ps->items;
+		ps->items_block = NULL;
+		ps->items = NULL;
+		ps->n_items = ps->cap_items = 0;
 	} else {
 		if (!(copy = arena_alloc(ps->arena, n * sizeof(*ps->items), true)))
 			return oom(ps);
@@ -648,7 +667,7 @@ static int parse_document(struct parser *ps, struct frame *frames, struct jr_val
 	}
 }
 
-int jr_parse(const char *text, size_t len, struct jr_doc *doc, struct jr_error *err)
+int jr_parse(char *text, size_t len, struct jr_doc *doc, struct jr_error *err)
 {
 	struct parser ps = {.start = text, .p = text, .end = text + len, .err = err};
 	struct frame *frames;
@@ -677,7 +696,7 @@ int jr_parse(const char *text, size_t len, struct jr_doc *doc, struct jr_error *
 		if (ps.p != ps.end)
 			r = fail_at(&ps, ps.p, "end of input expected");
 	}
-	free(ps.items);
+	free(ps.items_block);
 	free(ps.members);
 	if (r < 0)
 		jr_free(doc);

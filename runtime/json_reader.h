@@ -4,9 +4,11 @@
  * reads ~70 MB/s, 2.7 ms for an allowlist of 10,000 CIDRs, most of that run's
  * budget; this reader does the same document in ~0.3 ms.
  *
- * The document lives in one arena: values, keys and strings are freed
- * together by jr_free. Strings are NUL-terminated UTF-8 without NULs (a
- * \u0000 escape is an error, as in jansson). Numbers with a fraction or an
+ * The document lives in one arena (values, decoded strings), freed by
+ * jr_free, and in the text itself: a string without escapes is read in
+ * place, its closing quote overwritten with its NUL, so the text must stay
+ * alive and unchanged as long as the document. Strings are NUL-terminated
+ * UTF-8 without NULs (a \u0000 escape is an error, as in jansson). Numbers with a fraction or an
  * exponent are JR_REAL and carry no value: the policy has no use for one. */
 #ifndef NSRUN_JSON_READER_H
 #define NSRUN_JSON_READER_H
@@ -57,7 +59,7 @@ struct jr_doc {
  * 0, or -EINVAL with
  * *err filled (or -ENOMEM). doc is empty on failure; jr_free is safe on it
  * either way. */
-int jr_parse(const char *text, size_t len, struct jr_doc *doc, struct jr_error *err);
+int jr_parse(char *text, size_t len, struct jr_doc *doc, struct jr_error *err);
 void jr_free(struct jr_doc *doc);
 
 #endif

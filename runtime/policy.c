@@ -312,7 +312,9 @@ static int policy_apply(const struct jr_value *doc, struct policy *p, struct nsr
 	return 0;
 }
 
-static int apply_text(const char *text, size_t len, const char *what, struct policy *p,
+/* Parses text in place (json_reader.h: strings are read where they are, so
+ * text is modified and must outlive the parse) and applies it onto *p. */
+static int apply_text(char *text, size_t len, const char *what, struct policy *p,
 		      struct nsrun_err *err)
 {
 	struct jr_doc doc;
@@ -338,21 +340,46 @@ static void policy_blank(struct policy *p)
 	p->priv_uid = p->priv_gid = POLICY_UNSET;
 }
 
-int policy_from_texts(const char *base_text, size_t base_len, const char *override_text,
-		      size_t override_len, struct policy *out, struct nsrun_err *err)
+/* policy_from_texts on buffers it may modify (NULL: absent). */
+static int resolve(char *base, size_t base_len, char *over, size_t over_len, struct policy *out,
+		   struct nsrun_err *err)
 {
+	char def[sizeof(policy_default_json)];
+
+	memcpy(def, policy_default_json, sizeof(def));
 	policy_blank(out);
-	if (apply_text(policy_default_json, sizeof(policy_default_json) - 1, "built-in default",
-		       out, err))
+	if (apply_text(def, sizeof(def) - 1, "built-in default", out, err))
 		goto fail;
-	if (base_text && apply_text(base_text, base_len, "--policy", out, err))
+	if (base && apply_text(base, base_len, "--policy", out, err))
 		goto fail;
-	if (override_text && apply_text(override_text, override_len, "--override", out, err))
+	if (over && apply_text(over, over_len, "--override", out, err))
 		goto fail;
 	return 0;
 fail:
 	policy_free(out);
 	return -EINVAL;
+}
+
+static char *copy_text(const char *text, size_t len)
+{
+	char *c = malloc(len + 1);
+
+	if (c)
+		memcpy(c, text, len);
+	return c;
+}
+
+int policy_from_texts(const char *base_text, size_t base_len, const char *override_text,
+		      size_t override_len, struct policy *out, struct nsrun_err *err)
+{
+	_cleanup_free_ char *base = base_text ? copy_text(base_text, base_len) : NULL;
+	_cleanup_free_ char *over = override_text ? copy_text(override_text, override_len) : NULL;
+
+	if ((base_text && !base) || (override_text && !over)) {
+		policy_blank(out);
+		return nsrun_err_set(err, "policy", ENOMEM, "copying the policy");
+	}
+	return resolve(base, base_len, over, override_len, out, err);
 }
 
 /* Reads at most POLICY_MAX_BYTES: a 1 GB "policy" is refused, not slurped. */
@@ -422,7 +449,8 @@ int policy_load(const char *base_path, const char *override_path, struct policy 
 		return -EINVAL;
 	if (override_path && read_policy_file(override_path, &over, &over_len, err))
 		return -EINVAL;
-	if (policy_from_texts(base, base_len, over, over_len, out, err))
+	/* The buffers are ours: parsed in place, no copy. */
+	if (resolve(base, base_len, over, over_len, out, err))
 		return -EINVAL;
 	return 0;
 }

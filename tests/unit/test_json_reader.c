@@ -9,22 +9,42 @@
 
 #include "runtime/json_reader.h"
 
-static struct jr_doc parse_ok(const char *text)
-{
+/* The reader parses in place: every test text is a copy, freed with the
+ * document. */
+struct parsed {
 	struct jr_doc d;
-	struct jr_error e;
-	int r = jr_parse(text, strlen(text), &d, &e);
+	char *text;
+};
 
+static struct parsed parse_ok(const char *text)
+{
+	struct parsed p = {.text = strdup(text)};
+	struct jr_error e;
+	int r;
+
+	cr_assert_not_null(p.text);
+	r = jr_parse(p.text, strlen(text), &p.d, &e);
 	cr_assert_eq(r, 0, "'%s' refused at %d:%d: %s", text, e.line, e.column, e.text);
-	return d;
+	return p;
+}
+
+static void done(struct parsed *p)
+{
+	jr_free(&p->d);
+	free(p->text);
+	p->text = NULL;
 }
 
 static struct jr_error parse_bad(const char *text, size_t len, const char *reason)
 {
 	struct jr_doc d;
 	struct jr_error e;
+	char *copy = malloc(len + 1);
 
-	cr_assert_eq(jr_parse(text, len, &d, &e), -EINVAL, "'%s' accepted", text);
+	cr_assert_not_null(copy);
+	memcpy(copy, text, len);
+	cr_assert_eq(jr_parse(copy, len, &d, &e), -EINVAL, "'%s' accepted", text);
+	free(copy);
 	cr_assert_null(d.arena, "a refused document keeps no memory");
 	cr_assert(strstr(e.text, reason), "'%s': '%s' lacks '%s'", text, e.text, reason);
 	cr_assert_geq(e.line, 1);
@@ -37,20 +57,20 @@ static struct jr_error parse_bad(const char *text, size_t len, const char *reaso
 
 Test(json_reader, values_in_document_order)
 {
-	struct jr_doc d = parse_ok(" {\"a\": [1, -0, -9223372036854775808, 9223372036854775807, 1.5e3,"
+	struct parsed d = parse_ok(" {\"a\": [1, -0, -9223372036854775808, 9223372036854775807, 1.5e3,"
 				   " true, false, null, \"x\\ty\\u00e9\\ud83d\\ude00\"],\n"
 				   "  \"\": {}, \"b\": []} ");
 	const struct jr_value *a;
 
-	cr_assert_eq(d.root.type, JR_OBJECT);
-	cr_assert_eq(d.root.len, 3);
-	cr_assert_str_eq(d.root.u.members[0].key, "a");
-	cr_assert_str_eq(d.root.u.members[1].key, "");
-	cr_assert_eq(d.root.u.members[1].value.type, JR_OBJECT);
-	cr_assert_eq(d.root.u.members[1].value.len, 0);
-	cr_assert_str_eq(d.root.u.members[2].key, "b");
-	cr_assert_eq(d.root.u.members[2].value.type, JR_ARRAY);
-	a = &d.root.u.members[0].value;
+	cr_assert_eq(d.d.root.type, JR_OBJECT);
+	cr_assert_eq(d.d.root.len, 3);
+	cr_assert_str_eq(d.d.root.u.members[0].key, "a");
+	cr_assert_str_eq(d.d.root.u.members[1].key, "");
+	cr_assert_eq(d.d.root.u.members[1].value.type, JR_OBJECT);
+	cr_assert_eq(d.d.root.u.members[1].value.len, 0);
+	cr_assert_str_eq(d.d.root.u.members[2].key, "b");
+	cr_assert_eq(d.d.root.u.members[2].value.type, JR_ARRAY);
+	a = &d.d.root.u.members[0].value;
 	cr_assert_eq(a->type, JR_ARRAY);
 	cr_assert_eq(a->len, 9);
 	cr_assert_eq(a->u.items[0].type, JR_INT);
@@ -66,20 +86,38 @@ Test(json_reader, values_in_document_order)
 	cr_assert_eq(a->u.items[8].type, JR_STRING);
 	cr_assert_str_eq(a->u.items[8].u.s, "x\ty\xc3\xa9\xf0\x9f\x98\x80");
 	cr_assert_eq(a->u.items[8].len, 9);
-	jr_free(&d);
-	cr_assert_null(d.arena);
-	jr_free(&d); /* twice is fine */
+	done(&d);
+	cr_assert_null(d.d.arena);
+	jr_free(&d.d); /* twice is fine */
+}
+
+/* Strings without escapes are read where they are: only their closing
+ * quotes change (to NULs); decoded ones live in the arena. */
+Test(json_reader, strings_in_place)
+{
+	const char *orig = "{\"k\": [\"abc\", \"d\\u0065f\"]}";
+	struct parsed d = parse_ok(orig);
+	const struct jr_value *a = &d.d.root.u.members[0].value;
+
+	cr_assert_eq(d.d.root.u.members[0].key, d.text + 2);
+	cr_assert_eq(a->u.items[0].u.s, d.text + 8);
+	cr_assert_str_eq(a->u.items[1].u.s, "def");
+	cr_assert(a->u.items[1].u.s < d.text || a->u.items[1].u.s > d.text + strlen(orig));
+	for (size_t i = 0; i < strlen(orig); i++)
+		cr_assert(d.text[i] == orig[i] || (orig[i] == '"' && d.text[i] == '\0'),
+			  "byte %zu changed", i);
+	done(&d);
 }
 
 Test(json_reader, any_top_level_value)
 {
-	struct jr_doc d = parse_ok("\"policy\"");
+	struct parsed d = parse_ok("\"policy\"");
 
-	cr_assert_eq(d.root.type, JR_STRING);
-	jr_free(&d);
+	cr_assert_eq(d.d.root.type, JR_STRING);
+	done(&d);
 	d = parse_ok("42");
-	cr_assert_eq(d.root.u.i, 42);
-	jr_free(&d);
+	cr_assert_eq(d.d.root.u.i, 42);
+	done(&d);
 }
 
 Test(json_reader, syntax_errors_say_where)
@@ -118,7 +156,7 @@ static size_t object_of_many_keys(char *buf, size_t size, const char *last_key)
 Test(json_reader, duplicate_keys)
 {
 	char big[4096];
-	struct jr_doc d;
+	struct parsed d;
 
 	BAD("{\"a\":1,\"a\":2}", "duplicate key");
 	BAD("{\"x\":{\"a\":1,\"b\":2,\"a\":3}}", "duplicate key");
@@ -126,12 +164,12 @@ Test(json_reader, duplicate_keys)
 	BAD(big, "duplicate key");
 	object_of_many_keys(big, sizeof(big), "k100");
 	d = parse_ok(big);
-	cr_assert_eq(d.root.len, 101);
-	jr_free(&d);
+	cr_assert_eq(d.d.root.len, 101);
+	done(&d);
 	/* Keys compare decoded. */
 	d = parse_ok("{\"a\\u0062\":1,\"ab\\u0063\":2}");
-	cr_assert_str_eq(d.root.u.members[0].key, "ab");
-	jr_free(&d);
+	cr_assert_str_eq(d.d.root.u.members[0].key, "ab");
+	done(&d);
 	BAD("{\"ab\":1,\"a\\u0062\":2}", "duplicate key");
 }
 
@@ -149,11 +187,11 @@ Test(json_reader, numbers)
 	BAD("1e999", "real number overflow");
 	BAD("-1e999", "real number overflow");
 	{
-		struct jr_doc d = parse_ok("[1e-999, 0.0, -0.5E+2, 1E5]");
+		struct parsed d = parse_ok("[1e-999, 0.0, -0.5E+2, 1E5]");
 
-		for (size_t i = 0; i < d.root.len; i++)
-			cr_assert_eq(d.root.u.items[i].type, JR_REAL);
-		jr_free(&d);
+		for (size_t i = 0; i < d.d.root.len; i++)
+			cr_assert_eq(d.d.root.u.items[i].type, JR_REAL);
+		done(&d);
 	}
 }
 
@@ -180,12 +218,12 @@ Test(json_reader, strings_are_strict_utf8)
 	parse_bad("[1]\0", 4, "end of input expected");
 	{
 		/* Long strings cross the 8-byte scan with specials at every offset. */
-		struct jr_doc d = parse_ok("[\"abcdefghijklmnopqrstuvwxyz\", \"abcdefgh\\\"ijklmnop\","
+		struct parsed d = parse_ok("[\"abcdefghijklmnopqrstuvwxyz\", \"abcdefgh\\\"ijklmnop\","
 					   " \"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\", \"\x7f\"]");
 
-		cr_assert_str_eq(d.root.u.items[1].u.s, "abcdefgh\"ijklmnop");
-		cr_assert_eq(d.root.u.items[2].len, 10);
-		jr_free(&d);
+		cr_assert_str_eq(d.d.root.u.items[1].u.s, "abcdefgh\"ijklmnop");
+		cr_assert_eq(d.d.root.u.items[2].len, 10);
+		done(&d);
 	}
 	for (size_t at = 0; at < 24; at++) {
 		char text[40];
