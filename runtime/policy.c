@@ -372,14 +372,19 @@ static char *copy_text(const char *text, size_t len)
 int policy_from_texts(const char *base_text, size_t base_len, const char *override_text,
 		      size_t override_len, struct policy *out, struct nsrun_err *err)
 {
-	_cleanup_free_ char *base = base_text ? copy_text(base_text, base_len) : NULL;
-	_cleanup_free_ char *over = override_text ? copy_text(override_text, override_len) : NULL;
+	char *base = base_text ? copy_text(base_text, base_len) : NULL;
+	char *over = override_text ? copy_text(override_text, override_len) : NULL;
+	int r;
 
 	if ((base_text && !base) || (override_text && !over)) {
 		policy_blank(out);
-		return nsrun_err_set(err, "policy", ENOMEM, "copying the policy");
+		r = nsrun_err_set(err, "policy", ENOMEM, "copying the policy");
+	} else {
+		r = resolve(base, base_len, over, override_len, out, err);
 	}
-	return resolve(base, base_len, over, override_len, out, err);
+	free(base);
+	free(over);
+	return r;
 }
 
 /* Reads at most POLICY_MAX_BYTES: a 1 GB "policy" is refused, not slurped. */
