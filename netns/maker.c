@@ -30,24 +30,54 @@
 #include "netns_int.h"
 #include "runtime/sync.h"
 
-static __attribute__((noreturn)) void maker_main(int userns_fd, int sock)
+/* In a process of its own (it moves that process into the sandbox's user
+ * and network namespaces for good): answers on sock with SYNC_NETNS and
+ * the namespace's fd, or SYNC_ERROR. 0, or -1 when it failed. */
+static int make_netns(int userns_fd, int sock)
 {
 	struct nsrun_err err = {0};
-	int fd;
+	int fd, r;
 
-	/* gone with the supervisor, and never left running after it */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (setns(userns_fd, CLONE_NEWUSER) < 0)
 		nsrun_err_set(&err, "netns", errno, "entering the sandbox's user namespace");
 	else if (unshare(CLONE_NEWNET) < 0)
 		nsrun_err_set(&err, "netns", errno, "creating the network namespace");
 	else if (netns_link_lo_up(&err) == 0 &&
-		 (fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) >= 0)
-		_exit(sync_send_fds(sock, SYNC_NETNS, 0, NULL, &fd, 1) < 0);
-	else if (!err.stage[0])
+		 (fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) >= 0) {
+		r = sync_send_fds(sock, SYNC_NETNS, 0, NULL, &fd, 1);
+		close(fd);
+		return r < 0 ? -1 : 0;
+	} else if (!err.stage[0])
 		nsrun_err_set(&err, "netns", errno, "open /proc/self/ns/net");
 	sync_send(sock, SYNC_ERROR, 0, &err);
-	_exit(1);
+	return -1;
+}
+
+void netns_maker_job(void *userns_fd, int sock)
+{
+	make_netns(*(int *)userns_fd, sock);
+}
+
+int netns_maker_take_from(int sock, int timeout_ms, struct nsrun_err *err)
+{
+	int fd = -1, n = 1, r;
+
+	r = sync_expect_fds(sock, SYNC_NETNS, timeout_ms, &fd, &n, NULL, err);
+	if (r < 0) {
+		if (n == 1)
+			close(fd);
+		return r;
+	}
+	if (n != 1)
+		return nsrun_err_set(err, "netns", EPROTO, "the netns helper sent no namespace");
+	return fd;
+}
+
+static __attribute__((noreturn)) void maker_main(int userns_fd, int sock)
+{
+	/* gone with the supervisor, and never left running after it */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	_exit(make_netns(userns_fd, sock) < 0);
 }
 
 int netns_maker_start(int userns_fd, struct netns_maker *m, struct nsrun_err *err)
@@ -83,20 +113,13 @@ int netns_maker_start(int userns_fd, struct netns_maker *m, struct nsrun_err *er
 
 int netns_maker_take(struct netns_maker *m, int timeout_ms, struct nsrun_err *err)
 {
-	int fd = -1, n = 1, r;
+	int fd;
 
 	if (m->sock < 0)
 		return nsrun_err_set(err, "netns", EINVAL, "no netns helper");
-	r = sync_expect_fds(m->sock, SYNC_NETNS, timeout_ms, &fd, &n, NULL, err);
+	fd = netns_maker_take_from(m->sock, timeout_ms, err);
 	close(m->sock);
 	m->sock = -1;
-	if (r < 0) {
-		if (n == 1)
-			close(fd);
-		return r;
-	}
-	if (n != 1)
-		return nsrun_err_set(err, "netns", EPROTO, "the netns helper sent no namespace");
 	return fd;
 }
 

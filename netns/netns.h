@@ -110,6 +110,11 @@ int netns_maker_start(int userns_fd, struct netns_maker *m, struct nsrun_err *er
 int netns_maker_take(struct netns_maker *m, int timeout_ms, struct nsrun_err *err);
 /* Kills (if still there) and reaps the helper. Idempotent. */
 void netns_maker_reap(struct netns_maker *m);
+/* The helper's work as a job for another forked process (the cgroup guard:
+ * cgroup_run_guard_job), userns_fd pointing to the int fd; the answer is
+ * read with netns_maker_take_from on the other end of sock. */
+void netns_maker_job(void *userns_fd, int sock);
+int netns_maker_take_from(int sock, int timeout_ms, struct nsrun_err *err);
 
 /* Child, step 1b (after saying "filter loaded", while slirp4netns starts):
  * the allowlist's set elements, whose kernel insertion is most of an egress

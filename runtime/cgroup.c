@@ -921,6 +921,12 @@ static __attribute__((noreturn)) void guard_main(struct cgroup_run *cg, int fd, 
 
 int cgroup_run_guard(struct cgroup_run *cg, struct nsrun_err *err)
 {
+	return cgroup_run_guard_job(cg, NULL, NULL, err);
+}
+
+int cgroup_run_guard_job(struct cgroup_run *cg, cgroup_guard_job job, void *arg,
+			 struct nsrun_err *err)
+{
 	int sp[2];
 	pid_t pid, self = getpid();
 
@@ -940,6 +946,8 @@ int cgroup_run_guard(struct cgroup_run *cg, struct nsrun_err *err)
 	}
 	if (pid == 0) {
 		close(sp[1]);
+		if (job)
+			job(arg, sp[0]);
 		guard_main(cg, sp[0], self);
 	}
 	close(sp[0]);

@@ -106,6 +106,14 @@ int cgroup_run_create(const struct res_plan *p, const struct host_caps *caps, co
  * run's cgroup_sweep_stale(). No-op when nothing was created. */
 int cgroup_run_guard(struct cgroup_run *cg, struct nsrun_err *err);
 
+/* The same, the guard first running job(arg, sock) in its own process, sock
+ * being its end of the guard socket, for the job's answer to the caller
+ * (who reads it from cg->guard_fd). One fork serves both: the supervisor's
+ * other CPU has less to do while the sandbox builds its root. */
+typedef void (*cgroup_guard_job)(void *arg, int sock);
+int cgroup_run_guard_job(struct cgroup_run *cg, cgroup_guard_job job, void *arg,
+			 struct nsrun_err *err);
+
 /* Hands the guard a descriptor to keep open until it exits (after destroy):
  * the sandbox's mount namespaces, so that tearing them down (every mount
  * unmounted, an RCU grace period waited out) happens in the guard after we

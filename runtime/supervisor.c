@@ -132,6 +132,7 @@ struct sv {
 	bool init_unreaped;	/* done without waiting for init's exit (finish_early) */
 	int mntns_fd;		/* the sandbox's first mount namespace, until the guard holds it */
 	int userns_fd;		/* the sandbox's user namespace, for the netns helper */
+	bool netns_by_guard;	/* the guard makes the netns (its first job) */
 	struct netns_maker maker;
 	struct cgroup_run *cg;
 	int64_t t0;
@@ -542,8 +543,18 @@ static int cgroup_ready(struct sv *sv, const struct host_caps *caps, struct cgro
 		return -1;
 	sv->cg_ready = true;
 	timing_mark("cgroup created");
-	if (cgroup_run_guard(cg, err) < 0)
+	/* one fork for two jobs: the guard makes the netns first */
+	if (sv->userns_fd >= 0) {
+		int r = cgroup_run_guard_job(cg, netns_maker_job, &sv->userns_fd, err);
+
+		close(sv->userns_fd);
+		sv->userns_fd = -1;
+		if (r < 0)
+			return -1;
+		sv->netns_by_guard = cg->guard_fd >= 0;
+	} else if (cgroup_run_guard(cg, err) < 0) {
 		return -1;
+	}
 	if (sv->mntns_fd >= 0) {
 		guard_hold_mntns(sv, cg, sv->mntns_fd);
 		sv->mntns_fd = -1;
@@ -577,8 +588,10 @@ static int parent_setup(struct sv *sv, const struct host_caps *caps, struct cgro
 			return r;
 		sv->slirp_running = true;
 	}
-	/* The child's network namespace, made beside it (netns/maker.c). */
-	if (sv->userns_fd >= 0) {
+	/* The child's network namespace, made beside it (netns/maker.c): by
+	 * the cgroup guard when one is forked now (cgroup_ready), else by a
+	 * helper of its own. */
+	if (sv->userns_fd >= 0 && !(plan->res.cgroup && !sv->cg_ready)) {
 		r = netns_maker_start(sv->userns_fd, &sv->maker, err);
 		close(sv->userns_fd);
 		sv->userns_fd = -1;
@@ -602,8 +615,10 @@ static int parent_setup(struct sv *sv, const struct host_caps *caps, struct cgro
 			return -1;
 		}
 		n_cg = n;
-		if (sv->maker.sock >= 0) {
-			netfd = netns_maker_take(&sv->maker, SETUP_TIMEOUT_MS, err);
+		if (sv->maker.sock >= 0 || sv->netns_by_guard) {
+			netfd = sv->netns_by_guard
+				    ? netns_maker_take_from(cg->guard_fd, SETUP_TIMEOUT_MS, err)
+				    : netns_maker_take(&sv->maker, SETUP_TIMEOUT_MS, err);
 			if (netfd < 0) {
 				while (n > 0)
 					close(fds[--n]);

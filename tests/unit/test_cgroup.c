@@ -333,6 +333,48 @@ Test(cgroup_live, release_lets_the_guard_remove, .init = setup_run, .fini = clea
 	waitpid(guard, NULL, 0);
 }
 
+static void answer_job(void *arg, int sock)
+{
+	char msg[32];
+	int n = snprintf(msg, sizeof(msg), "job %d ran in %d", *(int *)arg, (int)getpid());
+
+	if (write(sock, msg, (size_t)n) != n)
+		_exit(3);
+}
+
+/* The guard's first job runs in the guard's own process and answers on the
+ * guard socket; the guard then guards as ever (release removes the run). */
+Test(cgroup_live, guard_runs_a_job_first, .init = setup_run, .fini = cleanup_run)
+{
+	struct host_caps caps;
+	struct res_plan plan = {.cgroup = true, .memory_bytes = 64 * MIB, .pids_max = 16};
+	struct nsrun_err err = {0};
+	char got[64] = "", want[64], mem[512];
+	int arg = 42, i;
+	ssize_t n;
+	pid_t guard;
+
+	need_cgroups(&caps);
+	plan.cgroup_version = caps.cgroup_version;
+	cr_assert_eq(cgroup_run_create(&plan, &caps, NULL, &run, &err), 0, "%s", err.detail);
+	cr_assert_eq(cgroup_run_guard_job(&run, answer_job, &arg, &err), 0, "%s", err.detail);
+	guard = run.guard_pid;
+	n = read(run.guard_fd, got, sizeof(got) - 1);
+	cr_assert_gt(n, 0);
+	got[n] = '\0';
+	snprintf(want, sizeof(want), "job 42 ran in %d", (int)guard);
+	cr_assert_str_eq(got, want);
+	snprintf(mem, sizeof(mem), "%s", run.version == 2 ? run.v2_path : run.memory_path);
+	cgroup_run_release(&run);
+	for (i = 0; i < 300 && exists(mem); i++)
+		usleep(10000);
+	cr_assert(!exists(mem), "%s still there after release", mem);
+	for (i = 0; i < 300 && !gone_or_zombie(guard); i++)
+		usleep(10000);
+	cr_assert(gone_or_zombie(guard), "the guard did not exit");
+	waitpid(guard, NULL, 0);
+}
+
 /* SPEC §6: supervisor SIGKILL leaves no cgroup and no process behind. A
  * forked "supervisor" makes a run cgroup with a sleeper in it, then dies by
  * SIGKILL without destroy: the guard must clean up. */
