@@ -350,6 +350,18 @@ static int parse_string(struct parser *ps, const char **out, uint32_t *out_len)
 	return 0;
 }
 
+
+/* The digits of a fraction or an exponent (at least one): the position
+ * after them, or NULL. */
+static char *one_or_more_digits(char *p, const char *end)
+{
+	if (p >= end || !is_digit(*p))
+		return NULL;
+	while (p < end && is_digit(*p))
+		p++;
+	return p;
+}
+
 static int parse_number(struct parser *ps, struct jr_value *v)
 {
 	char *s = ps->p, *p = s;
@@ -367,21 +379,16 @@ static int parse_number(struct parser *ps, struct jr_value *v)
 		while (p < ps->end && is_digit(*p))
 			p++;
 	if (p < ps->end && *p == '.') {
-		p++;
-		if (p >= ps->end || !is_digit(*p))
+		if (!(p = one_or_more_digits(p + 1, ps->end)))
 			return fail_at(ps, s, "invalid number");
-		while (p < ps->end && is_digit(*p))
-			p++;
 		real = true;
 	}
 	if (p < ps->end && (*p == 'e' || *p == 'E')) {
 		p++;
 		if (p < ps->end && (*p == '+' || *p == '-'))
 			p++;
-		if (p >= ps->end || !is_digit(*p))
+		if (!(p = one_or_more_digits(p, ps->end)))
 			return fail_at(ps, s, "invalid number");
-		while (p < ps->end && is_digit(*p))
-			p++;
 		real = true;
 	}
 	if (real) {
