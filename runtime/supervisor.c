@@ -129,7 +129,6 @@ struct sv {
 	int pidfd;
 	bool born_in_cgroup;	/* no cgroup_run_attach needed */
 	bool cg_ready;		/* the run cgroup and its guard exist */
-	bool init_unreaped;	/* done without waiting for init's exit (finish_early) */
 	int mntns_fd;		/* the sandbox's first mount namespace, until the guard holds it */
 	int userns_fd;		/* the sandbox's user namespace, for the netns helper */
 	bool netns_by_guard;	/* the guard makes the netns (its first job) */
@@ -313,7 +312,6 @@ static void finish_early(struct sv *sv)
 	 * whoever inherits it */
 	kill_sandbox(sv);
 	sv->init_exited = true;
-	sv->init_unreaped = true;
 	sv->drain_until = now_ms();
 	timing_mark("sandbox done (alone)");
 }
