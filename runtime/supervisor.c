@@ -139,8 +139,7 @@ struct sv {
 	struct stream streams[2];
 	int64_t total_out;
 	bool init_exited;
-	struct netns_slirp slirp;
-	bool slirp_running;
+	struct netns_slirp slirp; /* .pid > 0 while ours to reap */
 	int64_t kill_at;	/* grace deadline after a forwarded signal, 0 = none */
 	bool init_exited_by_kill; /* we sent SIGKILL: stop relaying to a stalled reader */
 	int sigfd, timerfd;
@@ -366,7 +365,6 @@ static void on_init_exit(struct sv *sv);
 
 static void slirp_exited(struct sv *sv)
 {
-	sv->slirp_running = false;
 	sv->slirp.pid = -1;
 	/* Dying during set-up is a set-up failure, reported as such. */
 	sv->res->slirp_died = sv->res->started;
@@ -380,7 +378,9 @@ static void reap_children(struct sv *sv)
 	int st;
 
 	if (getpid() != 1) {
-		if (sv->slirp_running && waitpid(sv->slirp.pid, NULL, WNOHANG) == sv->slirp.pid)
+		/* never waitpid(0): that reaps init (same process group) behind
+		 * its pidfd once netns_slirp_wait_ready reaped the helper */
+		if (sv->slirp.pid > 0 && waitpid(sv->slirp.pid, NULL, WNOHANG) == sv->slirp.pid)
 			slirp_exited(sv);
 		/* Without a pidfd (pre-5.3 kernels) SIGCHLD is the only news. */
 		if (sv->pidfd < 0 && !sv->init_exited)
@@ -393,7 +393,7 @@ static void reap_children(struct sv *sv)
 				sv->res->init_killed_by = WTERMSIG(st);
 			sv->init_exited = true;
 			sv->drain_until = now_ms() + DRAIN_MS;
-		} else if (sv->slirp_running && w == sv->slirp.pid) {
+		} else if (sv->slirp.pid > 0 && w == sv->slirp.pid) {
 			slirp_exited(sv);
 		}
 	}
@@ -584,7 +584,6 @@ static int parent_setup(struct sv *sv, const struct host_caps *caps, struct cgro
 		r = netns_slirp_start(&plan->net, caps->slirp4netns_path, sv->pid, &sv->slirp, err);
 		if (r < 0)
 			return r;
-		sv->slirp_running = true;
 	}
 	/* The child's network namespace, made beside it (netns/maker.c): by
 	 * the cgroup guard when one is forked now (cgroup_ready), else by a
