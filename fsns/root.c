@@ -217,7 +217,7 @@ static int apply_steps(const char *prefix, const struct fsns_plan *plan, const i
 		return nsrun_err_set(err, "fsns", errno, "open %s", prefix[0] ? prefix : "/");
 	for (size_t i = 0; i < plan->n_steps && r == 0; i++) {
 		r = apply_step(&root, plan, &plan->steps[i], fds ? fds[i] : -1, err);
-		timing_now(plan->steps[i].dest);
+		timing_detail(plan->steps[i].dest);
 	}
 	fsns_parent_forget(&root, NULL);
 	return r;
@@ -232,8 +232,10 @@ static int enter_root(const struct fsns_plan *plan, struct nsrun_err *err)
 		return nsrun_err_set(err, "fsns", errno, "chdir %s", plan->staging);
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		return nsrun_err_set(err, "fsns", errno, "pivot_root to the new root");
+	timing_now("pivoted");
 	if (umount2(".", MNT_DETACH) < 0)
 		return nsrun_err_set(err, "fsns", errno, "detach the old root");
+	timing_now("old root detached");
 	if (chdir("/") < 0)
 		return nsrun_err_set(err, "fsns", errno, "chdir /");
 	/* Mount points, /etc and /dev are ours; nothing may change them. */

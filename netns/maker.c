@@ -29,6 +29,7 @@
 
 #include "netns_int.h"
 #include "runtime/sync.h"
+#include "runtime/timing.h"
 
 /* In a process of its own (it moves that process into the sandbox's user
  * and network namespaces for good): answers on sock with SYNC_NETNS and
@@ -38,11 +39,12 @@ static int make_netns(int userns_fd, int sock)
 	struct nsrun_err err = {0};
 	int fd, r;
 
+	timing_now("maker: forked");
 	if (setns(userns_fd, CLONE_NEWUSER) < 0)
 		nsrun_err_set(&err, "netns", errno, "entering the sandbox's user namespace");
 	else if (unshare(CLONE_NEWNET) < 0)
 		nsrun_err_set(&err, "netns", errno, "creating the network namespace");
-	else if (netns_link_lo_up(&err) == 0 &&
+	else if (timing_now("maker: netns unshared"), netns_link_lo_up(&err) == 0 &&
 		 (fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) >= 0) {
 		r = sync_send_fds(sock, SYNC_NETNS, 0, NULL, &fd, 1);
 		close(fd);

@@ -141,6 +141,7 @@ static __attribute__((noreturn)) void command_main(const struct child_ctx *ctx, 
 	if (plan->sandboxed) {
 		if (priv_child_drop(&plan->priv, &err) < 0)
 			child_fail(ctx->sync_fd, &err);
+		timing_now("cmd: priv dropped");
 		if (ctx->seccomp && nsrun_seccomp_install(ctx->seccomp, &err) < 0)
 			child_fail(ctx->sync_fd, &err);
 	}

@@ -7,7 +7,7 @@
 
 #define MAX_MARKS 32
 
-static bool enabled;
+static bool enabled, detailed;
 static struct {
 	const char *label;
 	struct timespec at;
@@ -19,6 +19,7 @@ void timing_init(void)
 	const char *v = getenv("NSRUN_DEBUG_TIMINGS");
 
 	enabled = v && *v && *v != '0';
+	detailed = enabled && *v >= '2';
 	timing_mark("start");
 }
 
@@ -56,4 +57,10 @@ void timing_dump(void)
 		fprintf(stderr, "nsrun: timing: %-22s +%6ld us  at %6ld us\n", marks[i].label,
 			us_between(&marks[i - 1].at, &marks[i].at),
 			us_between(&marks[0].at, &marks[i].at));
+}
+
+void timing_detail(const char *label)
+{
+	if (detailed)
+		timing_now(label);
 }
