@@ -24,7 +24,8 @@ struct report;
 #define NETNS_GATEWAY6 "fd00::2"
 #define NETNS_MTU 65520
 /* More entries than this is a policy error: the filter's set elements are
- * sent in one netlink batch that has to fit in memory and a socket buffer. */
+ * sent in one netlink batch that has to fit in memory and a socket buffer.
+ * The policy parser refuses more already (POLICY_MAX_ALLOW, the same). */
 #define NETNS_MAX_ALLOW 65536
 
 /* One group of the allowlist: every entry of one family and prefix length,

@@ -25,6 +25,8 @@ static void set_egress(struct report *rep, const char *what)
 	snprintf(rep->egress, sizeof(rep->egress), "%s", what);
 }
 
+_Static_assert(POLICY_MAX_ALLOW <= NETNS_MAX_ALLOW, "a valid policy must fit the filter");
+
 /* The policy's entries, grouped for the filter in plan->allow. */
 static int plan_allowlist(const struct policy *p, struct netns_plan *plan, struct nsrun_err *err)
 {

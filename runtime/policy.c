@@ -19,7 +19,6 @@
 #include "netns/cidr.h"
 #include "policy_json.h"
 
-#define MAX_ALLOW_ENTRIES 100000
 
 const char policy_default_json[] =
 	"{\n"
@@ -192,8 +191,9 @@ static int apply_allow(const struct jr_value *a, struct policy *p, struct nsrun_
 	if (a->type != JR_ARRAY)
 		return perr(err, "network.allow", "must be an array of address or CIDR strings");
 	n = a->len;
-	if (n > MAX_ALLOW_ENTRIES)
-		return perr(err, "network.allow", "more than 100000 entries");
+	if (n > POLICY_MAX_ALLOW)
+		return nsrun_err_set(err, "policy", 0, "network.allow: more than %d entries",
+				     POLICY_MAX_ALLOW);
 	list = calloc(n ? n : 1, sizeof(*list));
 	if (!list)
 		return nsrun_err_set(err, "policy", ENOMEM, "network.allow");

@@ -17,6 +17,10 @@ enum priv_mode { PRIV_MODE_DROP_TO_UID, PRIV_MODE_INHERIT };
 
 #define POLICY_UNSET (-1)
 
+/* network.allow entries: as many as the egress filter's plan loads
+ * (netns/plan.c checks the same bound). */
+#define POLICY_MAX_ALLOW 65536
+
 struct policy_resources {
 	/* POLICY_UNSET when absent: no cap of that kind. */
 	int64_t cpu_seconds;

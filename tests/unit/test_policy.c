@@ -1,5 +1,6 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -218,4 +219,33 @@ Test(policy, allow_entries_print_normalised_and_read_back_the_same)
 	free(again);
 	policy_free(&p);
 	policy_free(&q);
+}
+
+/* The policy accepts exactly as many allowlist entries as the plan can
+ * load (it once took 100,000, and a valid-looking policy then failed at
+ * run time with "at most 65536"). */
+static char *allowlist_of(size_t n)
+{
+	char *doc = malloc(32 + n * 16), *s = doc;
+
+	s += sprintf(s, "{\"network\":{\"allow\":[");
+	for (size_t i = 0; i < n; i++)
+		s += sprintf(s, "%s\"10.%zu.%zu.1\"", i ? "," : "", i / 256 % 256, i % 256);
+	strcpy(s, "]}}");
+	return doc;
+}
+
+Test(policy, allowlist_limit_is_the_plans)
+{
+	struct policy p;
+	struct nsrun_err e = {0};
+	char *at = allowlist_of(POLICY_MAX_ALLOW), *over = allowlist_of(POLICY_MAX_ALLOW + 1);
+
+	cr_assert_eq(POLICY_MAX_ALLOW, 65536);
+	cr_assert_eq(load(at, NULL, &p, &e), 0, "%s", e.detail);
+	cr_assert_eq(p.net_allow_len, (size_t)POLICY_MAX_ALLOW);
+	policy_free(&p);
+	expect_error(over, "network.allow: more than 65536 entries");
+	free(at);
+	free(over);
 }
