@@ -7,11 +7,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -387,22 +389,58 @@ int policy_from_texts(const char *base_text, size_t base_len, const char *overri
 	return r;
 }
 
-/* Reads at most POLICY_MAX_BYTES: a 1 GB "policy" is refused, not slurped. */
+/* Waits until fd has data or its writer is gone, at most until deadline
+ * (CLOCK_MONOTONIC ms). 0, or -errno (-ETIMEDOUT). */
+static int wait_readable(int fd, int64_t deadline)
+{
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		struct timespec ts;
+		int64_t left;
+		int r;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		left = deadline - ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+		if (left <= 0)
+			return -ETIMEDOUT;
+		r = poll(&p, 1, (int)left);
+		if (r > 0)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+/* Reads at most POLICY_MAX_BYTES: a 1 GB "policy" is refused, not slurped.
+ * A FIFO, pipe or socket gets POLICY_READ_TIMEOUT_MS to deliver all of it:
+ * one nobody writes to (or whose writer never closes it) is an error, not
+ * a hang. It is opened non-blocking, so open() does not wait for a writer;
+ * reads come only after poll, so a FIFO's "no writer yet" never reads as
+ * an empty policy. A terminal is left alone (someone is typing). */
 static int read_policy_file(const char *path, char **text, size_t *len, struct nsrun_err *err)
 {
 	_cleanup_close_ int fd = -1;
 	size_t cap = 4096, n = 0;
 	struct stat st;
+	struct timespec now;
+	int64_t deadline = 0;
 	char *buf;
 
-	fd = strcmp(path, "-") == 0 ? fcntl(0, F_DUPFD_CLOEXEC, 0) : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = strcmp(path, "-") == 0
+		 ? fcntl(0, F_DUPFD_CLOEXEC, 0)
+		 : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
+		return nsrun_err_set(err, "policy", errno, "%s", path);
+	if (fstat(fd, &st) < 0)
 		return nsrun_err_set(err, "policy", errno, "%s", path);
 	/* A file's size is known: one buffer, no regrowing copies (a 10,000
 	 * entry allowlist is 200 KB). +1 so that the read seeing EOF fits. */
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-	    st.st_size < POLICY_MAX_BYTES)
+	if (S_ISREG(st.st_mode) && st.st_size > 0 && st.st_size < POLICY_MAX_BYTES)
 		cap = (size_t)st.st_size + 1;
+	if ((S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) && !isatty(fd)) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		deadline = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + POLICY_READ_TIMEOUT_MS;
+	}
 	buf = malloc(cap);
 	if (!buf)
 		return nsrun_err_set(err, "policy", ENOMEM, "%s", path);
@@ -425,8 +463,21 @@ static int read_policy_file(const char *path, char **text, size_t *len, struct n
 			buf = nb;
 			cap *= 2;
 		}
+		if (deadline) {
+			int w = wait_readable(fd, deadline);
+
+			if (w < 0) {
+				free(buf);
+				if (w == -ETIMEDOUT)
+					return nsrun_err_set(err, "policy", 0,
+							     "%s: no complete policy within %d ms "
+							     "(a FIFO or pipe nobody writes to and closes?)",
+							     path, POLICY_READ_TIMEOUT_MS);
+				return nsrun_err_set(err, "policy", -w, "%s", path);
+			}
+		}
 		r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
+		if (r < 0 && (errno == EINTR || (deadline && errno == EAGAIN)))
 			continue;
 		if (r < 0) {
 			int e = errno;

@@ -50,6 +50,8 @@ struct policy {
 
 /* Upper bound on a policy document read from a file or stdin. */
 #define POLICY_MAX_BYTES (16u << 20)
+/* How long a FIFO, pipe or socket gets to deliver a whole policy. */
+#define POLICY_READ_TIMEOUT_MS 5000
 
 /* The built-in default profile of SPEC §3, as JSON text. */
 extern const char policy_default_json[];

@@ -289,6 +289,29 @@ t_fault_policy_read_errors() {
 	wait
 }
 
+# A FIFO nobody ever writes to, and one whose writer never closes it: a
+# clear error within the policy read deadline (5 s), never a hang; nothing
+# runs.
+t_fault_policy_fifo_without_writer_times_out() {
+	local m t0 el w
+	m=$(f_mark)
+	mkfifo "$T_TMP/fifo"
+	t0=$(date +%s%N)
+	expect_exit 2 timeout -k 2 30 "$NSRUN" run --policy "$T_TMP/fifo" -- sh -c "echo ran-$m"
+	el=$((($(date +%s%N) - t0) / 1000000))
+	f_one_reason "$ERR" "nsrun: policy: $T_TMP/fifo: no complete policy within 5000 ms"
+	lacks "$OUT" "ran-$m"
+	[ "$el" -lt 15000 ] || fail "took $el ms"
+	# the writer opens it, writes half a policy and stalls
+	(printf '{"onUnavailable":'; exec sleep 20) >"$T_TMP/fifo" &
+	w=$!
+	expect_exit 2 timeout -k 2 30 "$NSRUN" run --override "$T_TMP/fifo" -- sh -c "echo ran-$m"
+	f_one_reason "$ERR" "no complete policy within 5000 ms"
+	lacks "$OUT" "ran-$m"
+	kill "$w" 2>/dev/null
+	wait
+}
+
 t_fault_override_unreadable_permission() {
 	only_rootless
 	printf '{"onUnavailable":"degrade"}\n' >"$T_TMP/o.json"
