@@ -203,6 +203,23 @@ t_disabled_policy_runs_directly() {
 	[ "$(json_get "$T_TMP/r.json" enforced.privilege)" = false ] || fail "disabled must enforce nothing"
 }
 
+# The caller's ignored signals (nohup, a background job's SIGINT, a
+# supervisor's SIGPIPE) do not reach the command: it starts with default
+# dispositions, sandboxed or not, so it can be interrupted and its shell
+# can trap what nsrun forwards.
+t_inherited_ignored_signals_are_reset() {
+	local p
+	p=$(policy_file off '{"enabled":false}')
+	for pol in "$DEGRADE" "$p"; do
+		expect_exit 0 bash -c 'trap "" INT QUIT PIPE USR1; exec "$@"' _ "$NSRUN" run --policy "$pol" \
+			-- sh -c 'grep "^SigIgn:" /proc/self/status'
+		contains "$OUT" "$(printf 'SigIgn:\t0000000000000000')"
+	done
+	# and the check above can fail: without nsrun the set is inherited
+	bash -c 'trap "" INT QUIT PIPE USR1; exec grep "^SigIgn:" /proc/self/status' >"$T_TMP/plain"
+	lacks "$T_TMP/plain" "$(printf 'SigIgn:\t0000000000000000')"
+}
+
 t_probe_reports_capabilities() {
 	"$NSRUN" probe >"$T_TMP/p.json"
 	rc=$?
