@@ -177,7 +177,7 @@ ns7=("$NSRUN" run --override "$work/c7.json" --)
 ns1n=("$NSRUN" run --override "$work/c1-nocg.json" --)
 
 # ---- measuring ----------------------------------------------------------------
-declare -A med lo hi fail nfail
+declare -A med lo hi fail nfail raw
 # smoke LABEL CMD...: one run first; a command that fails is left out of the
 # timed group and its reason goes into the table.
 smoke() {
@@ -225,6 +225,7 @@ parse_out() {
 			continue
 		else
 			med[$l]=$(awk -v x="$m" 'BEGIN{printf "%.2f", x/1000}')
+			raw[$l]=$m
 			lo[$l]=$(awk -v x="$a" 'BEGIN{printf "%.2f", x/1000}')
 			hi[$l]=$(awk -v x="$b" 'BEGIN{printf "%.2f", x/1000}')
 			med[cpu_$l]=$(awk -v x="$cpu" 'BEGIN{printf "%.2f", x/1000}')
@@ -289,6 +290,10 @@ t_total=$(($(date +%s) - t_start))
 
 # ---- the table ----------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a == "" || b == "" || b == 0) print ""; else printf "%.2f", a/b }'; }
+# A target's ratio: from the unrounded medians (us), shown with 3 decimals,
+# so that 0.503 is not rounded into a PASS at 0.50.
+tratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a == "" || b == "" || b == 0) print ""; else printf "%.3f", a/b }'; }
+mraw() { [ -z "${fail[$1]:-}" ] && echo "${raw[$1]:-}"; }
 verdict() { # RATIO LIMIT [higher]
 	[ -n "$1" ] || { echo "n/a"; return; }
 	awk -v r="$1" -v t="$2" 'BEGIN{ print (r <= t ? "PASS" : "MISS") }'
@@ -303,12 +308,12 @@ cell() { # LABEL: "median (min–max)" or the failure
 	fi
 }
 m() { [ -z "${fail[$1]:-}" ] && echo "${med[$1]:-}"; }
-r1b=$(ratio "$(m n1)" "$(m b1)")
-r1f=$(ratio "$(m n1)" "$(m floor)")
+r1b=$(tratio "$(mraw n1)" "$(mraw b1)")
+r1f=$(tratio "$(mraw n1)" "$(mraw floor)")
 r2=$(ratio "$(m n2)" "$(m b2)")
-r3=$(ratio "$(m n3)" "$(m s3)")
+r3=$(tratio "$(mraw n3)" "$(mraw s3)")
 r4s=$(ratio "$(m n4)" "$(m s4)")
-r4=$(ratio "$(m n4)" "$(m n3)")
+r4=$(tratio "$(mraw n4)" "$(mraw n3)")
 r5=$(ratio "$(m floor)" "$(m true)")
 rss_mib=$(awk -v k="$(m m7n)" 'BEGIN{ if (k != "") printf "%.2f", k/1024 }')
 v1b=$(verdict "$r1b" 0.5)
