@@ -88,7 +88,7 @@ void cgroup_run_init(struct cgroup_run *cg);
 void cgroup_run_name(char *buf, size_t len);
 
 /* Creates <dir>/<name> in each hierarchy the plan needs (the parent "nsrun"
- * dir is made on demand and removed again by destroy when empty) and writes
+ * dir is made on first use and stays, empty, between runs) and writes
  * the limits. name NULL: cgroup_run_name(). Nothing to do (plan->cgroup
  * false) returns 0 with cg->version 0. On error nothing is left behind. */
 int cgroup_run_create(const struct res_plan *p, const struct host_caps *caps, const char *name,

@@ -8,7 +8,8 @@
 #
 # Before and after, it counts what a leak would leave behind: processes
 # (nsrun, slirp4netns, sandboxed commands), zombies, mounts in the host mount
-# namespace, network namespaces, cgroups named nsrun*, /tmp/nsrun* dirs; and it
+# namespace, network namespaces, run cgroups (nsrun-*; the empty "nsrun"
+# parent stays by design), /tmp/nsrun* dirs; and it
 # checks that no fd of the caller reaches the sandbox or slirp4netns. Exits
 # non-zero if a run misbehaved or anything leaked.
 #
@@ -97,7 +98,7 @@ snap() { # DIR: what a leak would leave, one item a line, sorted
 		ip netns list 2>/dev/null | awk '{print "named " $1}'
 		lsns -t net -n -o NS 2>/dev/null | awk '{print "ns " $1}'
 	} | sort >"$1/netns"
-	find /sys/fs/cgroup -type d -name 'nsrun*' 2>/dev/null | sort >"$1/cgroups"
+	find /sys/fs/cgroup -type d -name 'nsrun-*' 2>/dev/null | sort >"$1/cgroups"
 	find /tmp -maxdepth 1 -name 'nsrun*' 2>/dev/null | sort >"$1/tmpdirs"
 	# The machine's own network: links, routes, nftables ruleset (SPEC §6).
 	{

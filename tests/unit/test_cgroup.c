@@ -714,3 +714,27 @@ Test(cgroup_probe, live_probe_is_fast)
 	 * that sleeps or scans */
 	cr_assert_lt(us, 20000);
 }
+
+/* A run's cgroup goes with the run; the empty "nsrun" parent stays for the
+ * next one (made by the first run: creating a memory cgroup per run cost
+ * ~0.1 ms, and the guard cannot remove a parent in a 0555 hierarchy root). */
+Test(cgroup_live, run_cgroup_goes_parent_stays, .init = setup_run, .fini = cleanup_run)
+{
+	struct host_caps caps;
+	struct res_plan plan = {.cgroup = true, .memory_bytes = 64 * MIB, .pids_max = 64};
+	struct nsrun_err err = {0};
+	char mem[512], pids[512];
+
+	need_cgroups(&caps);
+	plan.cgroup_version = caps.cgroup_version;
+	cr_assert_eq(cgroup_run_create(&plan, &caps, NULL, &run, &err), 0, "%s", err.detail);
+	snprintf(mem, sizeof(mem), "%s", run.version == 2 ? run.v2_path : run.memory_path);
+	snprintf(pids, sizeof(pids), "%s", run.version == 2 ? run.v2_path : run.pids_path);
+	cr_assert(exists(mem) && exists(pids), "%s %s", mem, pids);
+	cgroup_run_destroy(&run);
+	cr_assert_not(exists(mem), "%s", mem);
+	cr_assert_not(exists(pids), "%s", pids);
+	cr_assert(exists(caps.cgroup_memory_dir), "%s", caps.cgroup_memory_dir);
+	cr_assert(exists(caps.cgroup_pids_dir), "%s", caps.cgroup_pids_dir);
+	cr_assert_eq(cgroup_run_create(&plan, &caps, NULL, &run, &err), 0, "%s", err.detail);
+}
