@@ -603,6 +603,7 @@ static int set_limit(const char *dir, const char *file, int64_t v, bool optional
 static int create_v1(const struct res_plan *p, const struct host_caps *caps, struct cgroup_run *cg,
 		     struct nsrun_err *err)
 {
+	char limit[32];
 	int r;
 
 	if (p->memory_bytes >= 0) {
@@ -615,12 +616,15 @@ static int create_v1(const struct res_plan *p, const struct host_caps *caps, str
 		 * first. Without swap accounting there is no memsw file: then at
 		 * least keep this cgroup from swapping (swappiness 0), best effort. */
 		if ((r = set_limit(cg->memory_path, "memory.limit_in_bytes", p->memory_bytes, false,
-				   err)) < 0 ||
-		    (r = set_limit(cg->memory_path, "memory.memsw.limit_in_bytes", p->memory_bytes,
-				   true, err)) < 0)
+				   err)) < 0)
 			return r;
-		if (write_at(cg->memory_path, "memory.memsw.limit_in_bytes", "-1") == -ENOENT)
+		snprintf(limit, sizeof(limit), "%lld", (long long)p->memory_bytes);
+		r = write_at(cg->memory_path, "memory.memsw.limit_in_bytes", limit);
+		if (r == -ENOENT)
 			write_at(cg->memory_path, "memory.swappiness", "0");
+		else if (r < 0)
+			return nsrun_err_set(err, "resources", -r, "cgroup %s/%s = %s",
+					     cg->memory_path, "memory.memsw.limit_in_bytes", limit);
 	}
 	if (p->pids_max >= 0) {
 		r = make_run_dir(caps->cgroup_pids_dir, NULL, cg->name, cg->pids_path,
