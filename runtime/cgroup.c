@@ -813,8 +813,12 @@ static void remove_run_dir(char *path, const char *name, bool v2)
 
 	if (!path[0])
 		return;
-	/* cgroup.kill (5.14+) kills the whole tree atomically, forks in flight
-	 * included; v1 (or older v2) has to chase the pids. */
+	/* Empty (the usual end of a run: its pid namespace is gone): removed
+	 * at once. Otherwise cgroup.kill (5.14+) kills the whole tree
+	 * atomically, forks in flight included; v1 (or older v2) has to chase
+	 * the pids. */
+	if (rmdir(path) == 0 || errno != EBUSY)
+		goto out;
 	if (!v2 || write_at(path, "cgroup.kill", "1") < 0)
 		kill_procs(path, name);
 	while (rmdir(path) < 0 && errno == EBUSY && now_ns() < deadline) {
@@ -823,6 +827,7 @@ static void remove_run_dir(char *path, const char *name, bool v2)
 		delay = delay < 20000 ? delay * 2 : delay;
 		kill_procs(path, name);
 	}
+out:
 	/* The "nsrun" parent stays for the next run (see the top). */
 	path[0] = '\0';
 }
