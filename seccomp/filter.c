@@ -53,38 +53,53 @@ static int add_rule(scmp_filter_ctx ctx, const struct seccomp_rule_doc *row, int
 	return 0;
 }
 
+static int add_masked(scmp_filter_ctx ctx, const struct seccomp_rule_doc *row, int nr,
+		      unsigned at, struct scmp_arg_cmp *cmps, uint64_t mask, uint64_t value,
+		      struct nsrun_err *err)
+{
+	cmps[at] = (struct scmp_arg_cmp){ .arg = row->conds[at].arg, .op = SCMP_CMP_MASKED_EQ,
+					  .datum_a = mask, .datum_b = value };
+	return add_rule(ctx, row, nr, cmps, err);
+}
+
 /* Expands an ANY_BITS* condition into masked compares, one rule each,
  * OR-ed together by libseccomp and each AND-ed with the row's other
- * conditions (already in cmps). */
+ * conditions (already in cmps). libseccomp takes one compare per argument
+ * and rule, so each rule is one pattern of set and clear bits.
+ *
+ * ANY_BITS: "bit b set", one rule per bit of the mask.
+ * ANY_BITS_NOT_ALL32: some bit of the mask set and the low 32 bits not all
+ * ones. With b0 the mask's lowest bit, three families of "this bit set,
+ * that bit clear" cover it exactly: (b0, k) for every k outside the mask,
+ * (b, b0) and (b0, b) for every other b of the mask. Any value with a mask
+ * bit b and a clear bit j matches one: b0 set and j outside the mask, or
+ * b0 set and j in it, or b0 clear. 34 rules for personality's 4 bits,
+ * where every (b, k) pair took 124 (~270 fewer BPF instructions to JIT in
+ * every run). test_seccomp checks 8,000 values against the rule. */
 static int add_expanded(scmp_filter_ctx ctx, const struct seccomp_rule_doc *row, int nr,
 			unsigned at, struct scmp_arg_cmp *cmps, struct nsrun_err *err)
 {
 	const struct seccomp_cond *c = &row->conds[at];
-	uint64_t mask, bit, k;
-	int r;
+	uint64_t b0 = c->mask & -c->mask, bit, k;
+	int r = 0;
 
-	for (mask = c->mask; mask; mask &= mask - 1) {
-		bit = mask & -mask;
-		if (c->op == SECCOMP_CMP_ANY_BITS) {
-			cmps[at] = (struct scmp_arg_cmp){ .arg = c->arg, .op = SCMP_CMP_MASKED_EQ,
-							  .datum_a = bit, .datum_b = bit };
-			r = add_rule(ctx, row, nr, cmps, err);
-			if (r < 0)
-				return r;
-			continue;
+	if (c->op == SECCOMP_CMP_ANY_BITS) {
+		for (uint64_t mask = c->mask; mask && r == 0; mask &= mask - 1) {
+			bit = mask & -mask;
+			r = add_masked(ctx, row, nr, at, cmps, bit, bit, err);
 		}
-		/* NOT_ALL32: bit set and some other low bit k clear. */
-		for (k = 1; k <= 0x80000000ull; k <<= 1) {
-			if (k == bit)
-				continue;
-			cmps[at] = (struct scmp_arg_cmp){ .arg = c->arg, .op = SCMP_CMP_MASKED_EQ,
-							  .datum_a = bit | k, .datum_b = bit };
-			r = add_rule(ctx, row, nr, cmps, err);
-			if (r < 0)
-				return r;
-		}
+		return r;
 	}
-	return 0;
+	for (k = 1; k <= 0x80000000ull && r == 0; k <<= 1)
+		if (!(k & c->mask))
+			r = add_masked(ctx, row, nr, at, cmps, b0 | k, b0, err);
+	for (uint64_t mask = c->mask & ~b0; mask && r == 0; mask &= mask - 1) {
+		bit = mask & -mask;
+		r = add_masked(ctx, row, nr, at, cmps, bit | b0, bit, err);
+		if (r == 0)
+			r = add_masked(ctx, row, nr, at, cmps, b0 | bit, b0, err);
+	}
+	return r;
 }
 
 /* Adds one table row. */

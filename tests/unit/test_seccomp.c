@@ -7,6 +7,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -363,6 +365,51 @@ static int x32_getpid(void)
 {
 	syscall(X32_SYSCALL_BIT | SYS_getpid);
 	return 0;
+}
+
+/* personality(2) against its rule, value by value: EPERM exactly when the
+ * low 32 bits (all the kernel reads) have a dangerous bit and are not the
+ * query 0xffffffff, whatever the upper 32 bits hold. Single bits, all-but-one
+ * bits, and 4,000 pseudo-random values, each also with junk above bit 31. */
+static int personality_matches_its_rule(void)
+{
+	const uint32_t dangerous = ADDR_NO_RANDOMIZE | MMAP_PAGE_ZERO | ADDR_COMPAT_LAYOUT | READ_IMPLIES_EXEC;
+	uint32_t vals[64 + 4000 + 2], x = 12345;
+	size_t n = 0;
+
+	for (int b = 0; b < 32; b++) {
+		vals[n++] = 1u << b;
+		vals[n++] = ~(1u << b);
+	}
+	for (int i = 0; i < 4000; i++) {
+		x = x * 1103515245u + 12345u;
+		/* every other value with a dangerous bit, so both sides are hit */
+		vals[n++] = i % 2 ? x : (x | (dangerous & (1u << (16 + i % 7))));
+	}
+	vals[n++] = 0;
+	vals[n++] = 0xffffffffu;
+	for (size_t i = 0; i < n; i++) {
+		for (int junk = 0; junk < 2; junk++) {
+			unsigned long arg = vals[i] | (junk ? 0xdead000000000000ul : 0);
+			bool deny = (vals[i] & dangerous) && vals[i] != 0xffffffffu;
+			long r;
+
+			errno = 0;
+			r = syscall(SYS_personality, arg);
+			if (deny != (r == -1 && errno == EPERM)) {
+				fprintf(stderr, "personality(%#lx) = %ld errno %d, want %s\n", arg, r,
+					errno, deny ? "EPERM" : "allowed");
+				return __LINE__ % 200 + 1;
+			}
+			syscall(SYS_personality, 0ul); /* back to PER_LINUX */
+		}
+	}
+	return 0;
+}
+
+Test(seccomp_filter, personality_matches_its_rule)
+{
+	assert_passes(personality_matches_its_rule);
 }
 
 Test(seccomp_filter, foreign_abis_are_killed)
