@@ -563,8 +563,7 @@ void cgroup_run_name(char *buf, size_t len)
 		 __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
 }
 
-/* mkdir <dir>/<name>, making <dir> on demand. A concurrent destroy may
- * remove an empty <dir> between our two mkdirs (ENOENT): then again. */
+/* mkdir <dir>/<name>, making <dir> when it is not there yet. */
 static int make_run_dir(const char *dir, const char *subtree, const char *name, char *out,
 			size_t len)
 {
@@ -576,8 +575,10 @@ static int make_run_dir(const char *dir, const char *subtree, const char *name, 
 	 * hands the controllers down first. ENOENT again: a sweep of an older
 	 * nsrun removed the parent meanwhile. */
 	for (int tries = 0; tries < 3 && r == -ENOENT; tries++) {
-		if ((subtree || tries > 0) && mkdir(dir, 0755) < 0 && errno != EEXIST)
-			return out[0] = '\0', -errno;
+		if ((subtree || tries > 0) && mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			r = -errno;
+			break;
+		}
 		if (subtree && (r = write_at(dir, "cgroup.subtree_control", subtree)) < 0)
 			continue;
 		r = mkdir(out, 0755) == 0 ? 0 : -errno;
