@@ -12,7 +12,7 @@ pass=0 failn=0 skipn=0
 failed=()
 
 run_pass() { # $1 = root|rootless
-	local as=$1 file fn rc log tmp
+	local as=$1 file fn rc log tmp netns_before left
 	for file in "$here"/test_*.sh; do
 		[ -n "$filter" ] && [[ "$(basename "$file")" != *"$filter"* ]] && continue
 		# TEST_EXCLUDE=container: leave those files out (the sanitizer pass).
@@ -28,8 +28,16 @@ run_pass() { # $1 = root|rootless
 				cmd=(runuser -u "$rootless_user" -- "${cmd[@]}")
 			fi
 			log=$tmp.log
+			netns_before=$(ls /run/netns 2>/dev/null)
 			timeout -k 5 180 "${cmd[@]}" >"$log" 2>&1
 			rc=$?
+			# A test that makes a named network namespace (a "world") must
+			# delete it: it is a bind mount in the machine's own /run/netns.
+			left=$(comm -13 <(echo "$netns_before") <(ls /run/netns 2>/dev/null))
+			if [ -n "$left" ] && [ "$rc" = 0 ]; then
+				echo "left network namespaces behind: $left" >>"$log"
+				rc=1
+			fi
 			case $rc in
 			0) pass=$((pass + 1)); printf 'PASS %-9s %s %s\n' "$as" "$(basename "$file")" "$fn" ;;
 			77) skipn=$((skipn + 1)); printf 'SKIP %-9s %s %s: %s\n' "$as" "$(basename "$file")" "$fn" "$(tail -1 "$log")" ;;

@@ -474,7 +474,9 @@ t_net_root_egress_leaves_host_mounts_alone() {
 	only_root
 	local w=nsrun-mnt-$$ before after
 	ip netns add "$w" || fail "ip netns add"
-	trap 'ip netns del "$w" 2>/dev/null' EXIT
+	# expanded now: $w is local, gone by the time the EXIT trap runs
+	# shellcheck disable=SC2064
+	trap "ip netns del $w 2>/dev/null" EXIT
 	ip -n "$w" route show default | grep -q . && fail "the world has a default route"
 	before=$(awk '{print $5}' /proc/self/mountinfo | sort)
 	p=$(policy_file al '{"network":{"allow":["10.200.9.9"]}}')
