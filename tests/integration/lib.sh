@@ -26,6 +26,15 @@ skip() {
 	exit 77
 }
 
+# The run cgroups of supervisor PID made since the test began. One there
+# before is not the test's: a supervisor killed with its guard long ago
+# whose pid was reused since (run.sh checks that no test leaves one).
+t_cgroups_before=$(find /sys/fs/cgroup -type d -name 'nsrun-*' 2>/dev/null | sort)
+new_cgroups_of() { # PID
+	comm -13 <(echo "$t_cgroups_before") \
+		<(find /sys/fs/cgroup -type d -name "nsrun-$1-*" 2>/dev/null | sort)
+}
+
 # only_root / only_rootless: the case is meaningful for one identity only.
 # Not a skip of a missing primitive, so it is reported as N/A, not SKIP.
 only_root() { [ "$NSRUN_AS" = root ] || exit 78; }

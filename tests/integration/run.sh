@@ -11,8 +11,22 @@ filter=${3:-}
 pass=0 failn=0 skipn=0
 failed=()
 
+run_cgroups() {
+	find /sys/fs/cgroup -type d -name 'nsrun-*' 2>/dev/null | sort
+}
+
+cgroups_left() { # BEFORE: the run cgroups made since, still there after 3 s
+	local i left
+	for i in $(seq 30); do
+		left=$(comm -13 <(echo "$1") <(run_cgroups))
+		[ -z "$left" ] && return 0
+		sleep 0.1
+	done
+	echo "$left"
+}
+
 run_pass() { # $1 = root|rootless
-	local as=$1 file fn rc log tmp netns_before left
+	local as=$1 file fn rc log tmp netns_before cg_before left
 	for file in "$here"/test_*.sh; do
 		[ -n "$filter" ] && [[ "$(basename "$file")" != *"$filter"* ]] && continue
 		# TEST_EXCLUDE=container: leave those files out (the sanitizer pass).
@@ -29,6 +43,7 @@ run_pass() { # $1 = root|rootless
 			fi
 			log=$tmp.log
 			netns_before=$(ls /run/netns 2>/dev/null)
+			cg_before=$(run_cgroups)
 			timeout -k 5 180 "${cmd[@]}" >"$log" 2>&1
 			rc=$?
 			# A test that makes a named network namespace (a "world") must
@@ -36,6 +51,15 @@ run_pass() { # $1 = root|rootless
 			left=$(comm -13 <(echo "$netns_before") <(ls /run/netns 2>/dev/null))
 			if [ -n "$left" ] && [ "$rc" = 0 ]; then
 				echo "left network namespaces behind: $left" >>"$log"
+				rc=1
+			fi
+			# Nor may it leave a run cgroup: nothing sweeps one whose
+			# supervisor's pid was reused (pid_max is 32768 here), and a
+			# later test of that pid would find it. A guard removes its
+			# cgroup just after the supervisor exits: it gets 3 s.
+			left=$(cgroups_left "$cg_before")
+			if [ -n "$left" ] && [ "$rc" = 0 ]; then
+				echo "left run cgroups behind: $left" >>"$log"
 				rc=1
 			fi
 			case $rc in

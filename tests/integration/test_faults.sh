@@ -50,7 +50,7 @@ f_no_process() { # PATTERN [SECONDS=5]
 f_no_cgroup_of() { # SUPERVISOR_PID: its nsrun-<pid>-* cgroups are gone
 	local i left
 	for i in $(seq 30); do
-		left=$(find /sys/fs/cgroup -type d -name "nsrun-$1-*" 2>/dev/null)
+		left=$(new_cgroups_of "$1")
 		[ -z "$left" ] && return 0
 		sleep 0.1
 	done

@@ -54,7 +54,7 @@ r_sibling_check() {
 r_nothing_left() { # MARK SUPERVISOR_PID
 	local i left
 	for i in $(seq 30); do
-		left=$(pgrep -f -- "$1"; find /sys/fs/cgroup -type d -name "nsrun-$2-*" 2>/dev/null)
+		left=$(pgrep -f -- "$1"; new_cgroups_of "$2")
 		[ -z "$left" ] && return 0
 		sleep 0.1
 	done
