@@ -671,11 +671,9 @@ static int create_v2(const struct res_plan *p, const struct host_caps *caps, str
 	return 0;
 }
 
-int cgroup_run_create(const struct res_plan *p, const struct host_caps *caps, const char *name,
-		      struct cgroup_run *cg, struct nsrun_err *err)
+int cgroup_run_name_paths(const struct res_plan *p, const struct host_caps *caps,
+			  const char *name, struct cgroup_run *cg)
 {
-	int r;
-
 	cgroup_run_init(cg);
 	if (!p->cgroup)
 		return 0;
@@ -684,10 +682,38 @@ int cgroup_run_create(const struct res_plan *p, const struct host_caps *caps, co
 	else
 		cgroup_run_name(cg->name, sizeof(cg->name));
 	cg->version = p->cgroup_version;
+	if (cg->version == 2) {
+		snprintf(cg->v2_path, sizeof(cg->v2_path), "%s/%s", caps->cgroup_memory_dir,
+			 cg->name);
+		return 0;
+	}
+	if (p->memory_bytes >= 0)
+		snprintf(cg->memory_path, sizeof(cg->memory_path), "%s/%s",
+			 caps->cgroup_memory_dir, cg->name);
+	if (p->pids_max >= 0)
+		snprintf(cg->pids_path, sizeof(cg->pids_path), "%s/%s", caps->cgroup_pids_dir,
+			 cg->name);
+	return 0;
+}
+
+int cgroup_run_make(const struct res_plan *p, const struct host_caps *caps, struct cgroup_run *cg,
+		    struct nsrun_err *err)
+{
+	int r;
+
+	if (cg->version == 0)
+		return 0;
 	r = cg->version == 2 ? create_v2(p, caps, cg, err) : create_v1(p, caps, cg, err);
 	if (r < 0)
 		cgroup_run_destroy(cg);
 	return r;
+}
+
+int cgroup_run_create(const struct res_plan *p, const struct host_caps *caps, const char *name,
+		      struct cgroup_run *cg, struct nsrun_err *err)
+{
+	cgroup_run_name_paths(p, caps, name, cg);
+	return cgroup_run_make(p, caps, cg, err);
 }
 
 int cgroup_run_attach(const struct cgroup_run *cg, pid_t pid, struct nsrun_err *err)

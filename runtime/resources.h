@@ -9,7 +9,7 @@
  *                         it, while the child builds its root
  *   cgroup_run_open_tasks() / cgroup_join_self()  v1: the child moves
  *                         itself in, before it forks
- *   cgroup_run_guard()    once the cgroup exists
+ *   cgroup_run_guard()    between naming the cgroup and making it
  *   rlimits_apply()       command process, before exec
  *   cgroup_run_oom_killed(), cgroup_run_destroy()  supervisor, after reaping
  *
@@ -94,9 +94,19 @@ void cgroup_run_name(char *buf, size_t len);
 int cgroup_run_create(const struct res_plan *p, const struct host_caps *caps, const char *name,
 		      struct cgroup_run *cg, struct nsrun_err *err);
 
-/* Starts the guard; call it right after the clone (so the sandbox's init
- * is the supervisor's first child, and it does not inherit the guard's
- * socket). The guard is a fork of this process (no exec) in its own
+/* cgroup_run_create in two steps, for a guard forked in between: the names
+ * and paths alone (no syscall), then the mkdirs and limits. A supervisor
+ * killed after a mkdir then always has a guard to remove the dir; one
+ * killed before it leaves nothing (the guard's rmdir of a path never made
+ * is harmless). cgroup_run_make on error destroys what it made. */
+int cgroup_run_name_paths(const struct res_plan *p, const struct host_caps *caps,
+			  const char *name, struct cgroup_run *cg);
+int cgroup_run_make(const struct res_plan *p, const struct host_caps *caps, struct cgroup_run *cg,
+		    struct nsrun_err *err);
+
+/* Starts the guard, between cgroup_run_name_paths and cgroup_run_make (v1:
+ * after the clone too, so the sandbox's init is the supervisor's first
+ * child and does not inherit the guard's socket). The guard is a fork of this process (no exec) in its own
  * session, all signals blocked, every fd closed but a socket to us and a
  * pidfd of us, titled "nsrun: cgroup guard" (comm "nsrun-guard"). It waits;
  * cgroup_run_destroy() tells it "done" and reaps it. If the supervisor dies

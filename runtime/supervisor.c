@@ -537,11 +537,10 @@ static int cgroup_ready(struct sv *sv, const struct host_caps *caps, struct cgro
 
 	cgroup_sweep_stale(caps);
 	snprintf(name, sizeof(name), "nsrun-%d-%lld", getpid(), (long long)sv->t0);
-	if (cgroup_run_create(&sv->plan->res, caps, name, cg, err) < 0)
-		return -1;
-	sv->cg_ready = true;
-	timing_mark("cgroup created");
-	/* one fork for two jobs: the guard makes the netns first */
+	cgroup_run_name_paths(&sv->plan->res, caps, name, cg);
+	/* The guard before the mkdirs: killed between the two, we would leave
+	 * the cgroup to a sweep that cannot tell a reused pid from ours. One
+	 * fork for two jobs: the guard makes the netns first. */
 	if (sv->userns_fd >= 0) {
 		int r = cgroup_run_guard_job(cg, netns_maker_job, &sv->userns_fd, err);
 
@@ -553,6 +552,10 @@ static int cgroup_ready(struct sv *sv, const struct host_caps *caps, struct cgro
 	} else if (cgroup_run_guard(cg, err) < 0) {
 		return -1;
 	}
+	if (cgroup_run_make(&sv->plan->res, caps, cg, err) < 0)
+		return -1;
+	sv->cg_ready = true;
+	timing_mark("cgroup created");
 	if (sv->mntns_fd >= 0) {
 		guard_hold_mntns(sv, cg, sv->mntns_fd);
 		sv->mntns_fd = -1;

@@ -381,6 +381,59 @@ t_fault_supervisor_sigkill_cgroup_swept() {
 	f_same_mounts "$before"
 }
 
+# SIGKILL right after the run cgroup's mkdir, before any process is in it:
+# the guard, forked before the mkdir, still removes it. (A cgroup made
+# before its guard was left to the next run's sweep, which skips it while
+# another process has the dead supervisor's pid: CI found one from a run
+# hours earlier.) An LD_PRELOAD shim kills the supervisor after the mkdir.
+t_fault_supervisor_killed_after_cgroup_mkdir() {
+	local m sv
+	command -v cc >/dev/null || skip "no C compiler to build the shim"
+	m=$(f_mark)
+	cat >"$T_TMP/mkdirkill.c" <<'SHIM'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+int mkdir(const char *path, mode_t mode)
+{
+	static int (*real)(const char *, mode_t);
+	const char *base = strrchr(path, '/'), *mark = getenv("SHIM_MARK");
+	int r;
+
+	if (!real)
+		real = (int (*)(const char *, mode_t))dlsym(RTLD_NEXT, "mkdir");
+	r = real(path, mode);
+	base = base ? base + 1 : path;
+	if (r == 0 && strncmp(base, "nsrun-", 6) == 0 && !strstr(base, "probe")) {
+		if (mark)
+			close(open(mark, O_WRONLY | O_CREAT, 0644));
+		kill(getpid(), SIGKILL);
+	}
+	return r;
+}
+SHIM
+	cc -shared -fPIC -O2 -o "$T_TMP/mkdirkill.so" "$T_TMP/mkdirkill.c" -ldl || fail "building the shim"
+	chmod 755 "$T_TMP/mkdirkill.so"
+	for _ in 1 2 3; do
+		rm -f "$T_TMP/made"
+		f_sv "$T_TMP/sv.pid" env LD_PRELOAD="$T_TMP/mkdirkill.so" SHIM_MARK="$T_TMP/made" \
+			"$NSRUN" run --override "$DEGRADE" -- sh -c "echo ran-$m" >"$T_TMP/o" 2>&1 </dev/null
+		[ $? = 137 ] || fail "the supervisor was not killed: $(head -c 500 "$T_TMP/o")"
+		if [ ! -e "$T_TMP/made" ]; then
+			[ "$NSRUN_AS" = root ] && fail "a root run made no cgroup"
+			exit 78 # this user gets no cgroup here: nothing to leave
+		fi
+		sv=$(f_pid "$T_TMP/sv.pid")
+		lacks "$T_TMP/o" "ran-$m"
+		f_no_cgroup_of "$sv"
+	done
+}
+
 # ---- the command's own output ----------------------------------------------
 
 # The command closes its stdout and stderr early: no hang, its status comes

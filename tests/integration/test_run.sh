@@ -64,12 +64,15 @@ t_daemon_leaves_nothing_behind() {
 	no_process_left "sleep $m"
 }
 
+# Killed once the command runs ("ready": a pgrep for its argv would match
+# the supervisor's own and kill it mid-set-up, another case:
+# t_fault_supervisor_killed_after_cgroup_mkdir).
 t_supervisor_sigkill_leaves_nothing() {
 	m=$(marker)
-	"$NSRUN" run --override "$DEGRADE" -- sh -c "sleep $m & setsid sleep $m & wait" >/dev/null 2>&1 &
+	"$NSRUN" run --override "$DEGRADE" -- sh -c "sleep $m & setsid sleep $m & echo ready; wait" >"$T_TMP/o" 2>&1 &
 	sv=$!
-	for _ in $(seq 50); do pgrep -f "sleep $m" >/dev/null && break; sleep 0.1; done
-	pgrep -f "sleep $m" >/dev/null || fail "sandbox never started"
+	for _ in $(seq 50); do grep -q ready "$T_TMP/o" && break; sleep 0.1; done
+	contains "$T_TMP/o" ready
 	kill -KILL "$sv"
 	wait "$sv" 2>/dev/null
 	no_process_left "sleep $m"
