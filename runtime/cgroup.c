@@ -555,12 +555,25 @@ void cgroup_run_init(struct cgroup_run *cg)
 	cg->guard_fd = -1;
 }
 
+static long long boottime_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* The time part is a boot-clock ms no earlier than now, unique within the
+ * process: the sweep compares it with a live pid's start time. */
 void cgroup_run_name(char *buf, size_t len)
 {
-	static unsigned counter;
+	static long long last;
+	long long ms = boottime_ms();
 
-	snprintf(buf, len, "nsrun-%d-%u", (int)getpid(),
-		 __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
+	if (ms <= last)
+		ms = last + 1;
+	last = ms;
+	snprintf(buf, len, "nsrun-%d-%lld", (int)getpid(), ms);
 }
 
 /* mkdir <dir>/<name>, making <dir> when it is not there yet. */
@@ -672,15 +685,12 @@ static int create_v2(const struct res_plan *p, const struct host_caps *caps, str
 }
 
 int cgroup_run_name_paths(const struct res_plan *p, const struct host_caps *caps,
-			  const char *name, struct cgroup_run *cg)
+			  struct cgroup_run *cg)
 {
 	cgroup_run_init(cg);
 	if (!p->cgroup)
 		return 0;
-	if (name)
-		snprintf(cg->name, sizeof(cg->name), "%s", name);
-	else
-		cgroup_run_name(cg->name, sizeof(cg->name));
+	cgroup_run_name(cg->name, sizeof(cg->name));
 	cg->version = p->cgroup_version;
 	if (cg->version == 2) {
 		snprintf(cg->v2_path, sizeof(cg->v2_path), "%s/%s", caps->cgroup_memory_dir,
@@ -709,10 +719,10 @@ int cgroup_run_make(const struct res_plan *p, const struct host_caps *caps, stru
 	return r;
 }
 
-int cgroup_run_create(const struct res_plan *p, const struct host_caps *caps, const char *name,
+int cgroup_run_create(const struct res_plan *p, const struct host_caps *caps,
 		      struct cgroup_run *cg, struct nsrun_err *err)
 {
-	cgroup_run_name_paths(p, caps, name, cg);
+	cgroup_run_name_paths(p, caps, cg);
 	return cgroup_run_make(p, caps, cg, err);
 }
 
@@ -1058,6 +1068,44 @@ void cgroup_run_release(struct cgroup_run *cg)
 	cgroup_run_init(cg);
 }
 
+/* Start time of a live pid, boot-clock ms (truncated to the tick: never
+ * later than the true start); -1 when unknown. */
+static long long start_ms(long pid)
+{
+	char dir[32], buf[1024], *s;
+	unsigned long long ticks = 0;
+	long hz = sysconf(_SC_CLK_TCK);
+	ssize_t n;
+
+	snprintf(dir, sizeof(dir), "/proc/%ld", pid);
+	n = read_at(dir, "stat", buf, sizeof(buf));
+	if (n <= 0 || hz <= 0 || !(s = strrchr(buf, ')')))
+		return -1;
+	/* starttime is field 22; the comm (field 2) may hold anything, so count
+	 * from its closing parenthesis */
+	for (int field = 3; field <= 22 && (s = strchr(s + 1, ' ')); field++)
+		if (field == 22)
+			ticks = strtoull(s + 1, NULL, 10);
+	return ticks ? (long long)(ticks * 1000 / (unsigned long long)hz) : -1;
+}
+
+/* Whether nsrun-<pid>-<ms> outlived its supervisor: the pid is gone, or
+ * (the pid reused: pid_max may be 32768) the live process with it started
+ * after the name was made, which its maker never does (cgroup_run_name). A
+ * name younger than 2 s is left alone: it is most likely a run in flight,
+ * and a later run sweeps it if not. EPERM means alive (another uid). */
+static bool owner_gone(long pid, long long name_ms)
+{
+	long long started;
+
+	if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+		return true;
+	if (name_ms < 0 || name_ms > boottime_ms() - 2000)
+		return false;
+	started = start_ms(pid);
+	return started > name_ms;
+}
+
 static void sweep_dir(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -1066,20 +1114,23 @@ static void sweep_dir(const char *dir)
 	if (!d)
 		return;
 	while ((de = readdir(d))) {
-		char *end;
+		char *end, *end2;
 		long pid;
+		long long name_ms;
 
 		if (strncmp(de->d_name, "nsrun-", 6) != 0)
 			continue;
 		pid = strtol(de->d_name + 6, &end, 10);
 		if (end == de->d_name + 6 || *end != '-' || pid <= 0)
 			continue;
-		/* Only a dead supervisor's cgroups; EPERM means alive (another
-		 * uid). A supervisor of another pid namespace sharing this dir
-		 * could look dead and lose its empty cgroup between create and
+		name_ms = strtoll(end + 1, &end2, 10);
+		if (end2 == end + 1 || *end2)
+			name_ms = -1; /* a probe's: "nsrun-<pid>-probe" */
+		/* A supervisor of another pid namespace sharing this dir could
+		 * look gone and lose its empty cgroup between create and
 		 * attach: its attach then fails and the run is refused, so the
 		 * worst case is a failed run, never an uncapped one. */
-		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		if (!owner_gone(pid, name_ms))
 			continue;
 		/* rmdir fails on a cgroup that still has processes: only empty
 		 * ones go, leftovers are for whoever owns them. */

@@ -71,7 +71,7 @@ int rlimits_apply(const struct res_plan *p, struct nsrun_err *err);
 
 struct cgroup_run {
 	int version;	       /* 0: nothing made; 1: v1 dirs; 2: v2 dir */
-	char name[64];	       /* nsrun-<supervisor pid>-<counter> */
+	char name[64];	       /* nsrun-<supervisor pid>-<boot-clock ms> */
 	char memory_path[512]; /* v1 memory run cgroup, "" if none */
 	char pids_path[512];   /* v1 pids run cgroup, "" if none */
 	char v2_path[512];     /* v2 run cgroup, "" if none */
@@ -84,23 +84,24 @@ struct cgroup_run {
 /* Makes *cg safe to destroy before (or without) a create. */
 void cgroup_run_init(struct cgroup_run *cg);
 
-/* "nsrun-<pid>-<n>", the only names cgroup_sweep_stale() will remove. */
+/* "nsrun-<pid>-<boot-clock ms>", the only names cgroup_sweep_stale() will
+ * remove (the ms unique within the process, never before now). */
 void cgroup_run_name(char *buf, size_t len);
 
 /* Creates <dir>/<name> in each hierarchy the plan needs (the parent "nsrun"
  * dir is made on first use and stays, empty, between runs) and writes
- * the limits. name NULL: cgroup_run_name(). Nothing to do (plan->cgroup
+ * the limits, named by cgroup_run_name(). Nothing to do (plan->cgroup
  * false) returns 0 with cg->version 0. On error nothing is left behind. */
-int cgroup_run_create(const struct res_plan *p, const struct host_caps *caps, const char *name,
+int cgroup_run_create(const struct res_plan *p, const struct host_caps *caps,
 		      struct cgroup_run *cg, struct nsrun_err *err);
 
 /* cgroup_run_create in two steps, for a guard forked in between: the names
- * and paths alone (no syscall), then the mkdirs and limits. A supervisor
+ * and paths alone (no syscall but the clock), then the mkdirs and limits. A supervisor
  * killed after a mkdir then always has a guard to remove the dir; one
  * killed before it leaves nothing (the guard's rmdir of a path never made
  * is harmless). cgroup_run_make on error destroys what it made. */
 int cgroup_run_name_paths(const struct res_plan *p, const struct host_caps *caps,
-			  const char *name, struct cgroup_run *cg);
+			  struct cgroup_run *cg);
 int cgroup_run_make(const struct res_plan *p, const struct host_caps *caps, struct cgroup_run *cg,
 		    struct nsrun_err *err);
 
@@ -159,10 +160,12 @@ void cgroup_run_release(struct cgroup_run *cg);
  * wait (a few ms normally, 2 s worst case). Idempotent. */
 void cgroup_run_destroy(struct cgroup_run *cg);
 
-/* Cheap (one readdir per hierarchy): removes empty nsrun-<pid>-* cgroups
- * whose supervisor pid no longer exists: left by a supervisor that was
- * SIGKILLed together with its guard (or before it started one). Call it
- * at the start of each run, after caps are probed. */
+/* Cheap (one readdir per hierarchy; a /proc read per name older than 2 s
+ * whose pid is alive): removes empty nsrun-<pid>-<ms> cgroups whose
+ * supervisor is gone: its pid no longer exists, or the process that has it
+ * now started after the name was made. Left by a supervisor SIGKILLed
+ * together with its guard (a whole service's cgroup killed). Call it at
+ * the start of each run, after caps are probed. */
 void cgroup_sweep_stale(const struct host_caps *caps);
 
 /* Once per process: cgroup version, and whether this process can make a

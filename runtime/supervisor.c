@@ -533,11 +533,8 @@ static int arm_timer(int64_t ms)
 static int cgroup_ready(struct sv *sv, const struct host_caps *caps, struct cgroup_run *cg,
 			struct nsrun_err *err)
 {
-	char name[64];
-
 	cgroup_sweep_stale(caps);
-	snprintf(name, sizeof(name), "nsrun-%d-%lld", getpid(), (long long)sv->t0);
-	cgroup_run_name_paths(&sv->plan->res, caps, name, cg);
+	cgroup_run_name_paths(&sv->plan->res, caps, cg);
 	/* The guard before the mkdirs: killed between the two, we would leave
 	 * the cgroup to a sweep that cannot tell a reused pid from ours. One
 	 * fork for two jobs: the guard makes the netns first. */

@@ -356,26 +356,25 @@ t_fault_supervisor_int_hup_quit() {
 	done
 }
 
-# SIGKILL leaves the supervisor no chance to remove its cgroup: the next run
-# sweeps it. Egress mode (root, in a routeless netns): slirp4netns dies too.
-t_fault_supervisor_sigkill_cgroup_swept() {
+# SIGKILL of the supervisor AND its guard (a whole service's cgroup killed)
+# leaves the run cgroup behind: the next run sweeps it. Root: the cgroup
+# must exist for the test to mean anything.
+t_fault_supervisor_and_guard_killed_cgroup_swept() {
 	only_root
-	local m sv before i
+	local m sv guard before
 	m=$(f_mark)
 	before=$(f_mounts)
 	f_sv "$T_TMP/sv.pid" "$NSRUN" run --override "$DEGRADE" -- \
 		sh -c "echo ready; sleep $m & setsid sleep $m & wait" >"$T_TMP/o" 2>&1 </dev/null &
 	f_wait_for "$T_TMP/o" ready
 	sv=$(f_pid "$T_TMP/sv.pid")
-	[ -n "$(find /sys/fs/cgroup -type d -name "nsrun-$sv-*" 2>/dev/null)" ] ||
-		skip "the run has no cgroup on this host"
-	kill -KILL "$sv"
+	[ -n "$(new_cgroups_of "$sv")" ] || fail "the run has no cgroup"
+	guard=$(pgrep -P "$sv" -x nsrun-guard)
+	[ -n "$guard" ] || fail "no guard under supervisor $sv"
+	kill -KILL "$guard" "$sv"
 	wait "$sv" 2>/dev/null
 	f_no_process "sleep $m"
-	# The next supervisor sweeps what the killed one left, once it is
-	# older than the sweep's minimum age (10 s: a younger one may belong to
-	# a supervisor between fork and attach).
-	sleep 11
+	[ -n "$(new_cgroups_of "$sv")" ] || fail "the cgroup went with no one to remove it"
 	expect_exit 0 "$NSRUN" run --override "$DEGRADE" -- true
 	f_no_cgroup_of "$sv"
 	f_same_mounts "$before"

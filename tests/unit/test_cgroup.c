@@ -127,7 +127,7 @@ Test(cgroup_live, oom_at_64mib, .init = setup_run, .fini = cleanup_run)
 
 	need_cgroups(&caps);
 	plan.cgroup_version = caps.cgroup_version;
-	cr_assert_eq(cgroup_run_create(&plan, &caps, NULL, &run, &err), 0, "%s", err.detail);
+	cr_assert_eq(cgroup_run_create(&plan, &caps, &run, &err), 0, "%s", err.detail);
 	cr_assert(strncmp(run.name, "nsrun-", 6) == 0);
 	snprintf(mem, sizeof(mem), "%s", run.version == 2 ? run.v2_path : run.memory_path);
 	snprintf(pids, sizeof(pids), "%s", run.version == 2 ? run.v2_path : run.pids_path);
@@ -184,7 +184,7 @@ Test(cgroup_live, pids_cap_and_destroy_kills_leftovers, .init = setup_run, .fini
 
 	need_cgroups(&caps);
 	plan.cgroup_version = caps.cgroup_version;
-	cr_assert_eq(cgroup_run_create(&plan, &caps, NULL, &run, &err), 0, "%s", err.detail);
+	cr_assert_eq(cgroup_run_create(&plan, &caps, &run, &err), 0, "%s", err.detail);
 	cr_assert_eq(run.memory_path[0], '\0', "no memory cgroup was asked for");
 	snprintf(path, sizeof(path), "%s", run.version == 2 ? run.v2_path : run.pids_path);
 
@@ -200,30 +200,96 @@ Test(cgroup_live, pids_cap_and_destroy_kills_leftovers, .init = setup_run, .fini
 	cr_assert(!exists(path), "%s left behind", path);
 }
 
+/* /proc/<pid>/stat's starttime in boot-clock ms, written out here again so
+ * the test does not take the sweep's word for it. */
+static long long started_ms(pid_t pid)
+{
+	char path[64], buf[1024], *s;
+	FILE *f;
+	size_t n;
+	int field = 2;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	cr_assert_not_null(f, "%s", path);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	s = strrchr(buf, ')');
+	cr_assert_not_null(s);
+	while (field < 22 && (s = strchr(s + 1, ' ')))
+		field++;
+	cr_assert_not_null(s);
+	return strtoll(s + 1, NULL, 10) * 1000 / sysconf(_SC_CLK_TCK);
+}
+
+static long long boot_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Each name in a fresh dir, one sweep, then whether it is still there. */
+static bool survives_sweep(const struct host_caps *caps, const char *name)
+{
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/%s", caps->cgroup_memory_dir, name);
+	mkdir(caps->cgroup_memory_dir, 0755);
+	cr_assert_eq(mkdir(path, 0755), 0, "%s: %s", path, strerror(errno));
+	cgroup_sweep_stale(caps);
+	if (!exists(path))
+		return false;
+	rmdir(path);
+	return true;
+}
+
 Test(cgroup_live, sweep_removes_only_dead_owners, .init = setup_run, .fini = cleanup_run)
 {
 	struct host_caps caps;
-	char dead[600], alive[600], other[600];
-	pid_t pid;
+	char name[128];
+	long long child_ms, init_ms;
+	pid_t pid, child;
 
 	need_cgroups(&caps);
 	pid = fork();
 	if (pid == 0)
 		_exit(0);
 	waitpid(pid, NULL, 0); /* a pid that is now dead */
-	mkdir(caps.cgroup_memory_dir, 0755);
-	snprintf(dead, sizeof(dead), "%s/nsrun-%d-0", caps.cgroup_memory_dir, (int)pid);
-	snprintf(alive, sizeof(alive), "%s/nsrun-%d-0", caps.cgroup_memory_dir, (int)getpid());
-	snprintf(other, sizeof(other), "%s/not-nsrun-%d", caps.cgroup_memory_dir, (int)pid);
-	cr_assert_eq(mkdir(dead, 0755), 0, "%s: %s", dead, strerror(errno));
-	cr_assert_eq(mkdir(alive, 0755), 0, "%s: %s", alive, strerror(errno));
-	cr_assert_eq(mkdir(other, 0755), 0, "%s: %s", other, strerror(errno));
-	cgroup_sweep_stale(&caps);
-	cr_assert(!exists(dead), "stale cgroup not swept");
-	cr_assert(exists(alive), "a live supervisor's cgroup was swept");
-	cr_assert(exists(other), "a cgroup nsrun did not name was swept");
-	rmdir(alive);
-	rmdir(other);
+	child = fork();
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	kids[0] = child;
+	child_ms = started_ms(child);
+
+	snprintf(name, sizeof(name), "nsrun-%d-%lld", (int)pid, boot_ms() - 60000);
+	cr_assert(!survives_sweep(&caps, name), "a dead supervisor's cgroup was not swept");
+	/* a pid reused by a process younger than the name: its maker is gone */
+	snprintf(name, sizeof(name), "nsrun-%d-%lld", (int)child, child_ms - 60000);
+	cr_assert(!survives_sweep(&caps, name), "a reused pid's stale cgroup was not swept");
+	/* the same, the name under 2 s old: most likely a run in flight */
+	snprintf(name, sizeof(name), "nsrun-%d-%lld", (int)child, child_ms - 100);
+	cr_assert(survives_sweep(&caps, name), "a 2 s young cgroup was swept");
+	/* a live supervisor's own: made after it started */
+	cgroup_run_name(name, sizeof(name));
+	cr_assert(survives_sweep(&caps, name), "a live supervisor's cgroup was swept");
+	init_ms = started_ms(1);
+	if (boot_ms() - init_ms > 5000) {
+		snprintf(name, sizeof(name), "nsrun-1-%lld", init_ms + 1000);
+		cr_assert(survives_sweep(&caps, name),
+			  "the cgroup of a live process older than its name was swept");
+	}
+	snprintf(name, sizeof(name), "nsrun-%d-probe", (int)getpid());
+	cr_assert(survives_sweep(&caps, name), "a live supervisor's probe was swept");
+	snprintf(name, sizeof(name), "not-nsrun-%d", (int)pid);
+	cr_assert(survives_sweep(&caps, name), "a cgroup nsrun did not name was swept");
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	kids[0] = 0;
 	rmdir(caps.cgroup_memory_dir);
 }
 
@@ -267,7 +333,7 @@ Test(cgroup_live, attach_cloned_child, .init = setup_run, .fini = cleanup_run)
 
 	need_cgroups(&caps);
 	plan.cgroup_version = caps.cgroup_version;
-	cr_assert_eq(cgroup_run_create(&plan, &caps, NULL, &run, &err), 0, "%s", err.detail);
+	cr_assert_eq(cgroup_run_create(&plan, &caps, &run, &err), 0, "%s", err.detail);
 	kids[0] = fork();
 	if (kids[0] == 0) {
 		alarm(30);
@@ -318,7 +384,7 @@ Test(cgroup_live, release_lets_the_guard_remove, .init = setup_run, .fini = clea
 
 	need_cgroups(&caps);
 	plan.cgroup_version = caps.cgroup_version;
-	cr_assert_eq(cgroup_run_create(&plan, &caps, NULL, &run, &err), 0, "%s", err.detail);
+	cr_assert_eq(cgroup_run_create(&plan, &caps, &run, &err), 0, "%s", err.detail);
 	cr_assert_eq(cgroup_run_guard(&run, &err), 0, "%s", err.detail);
 	guard = run.guard_pid;
 	snprintf(mem, sizeof(mem), "%s", run.version == 2 ? run.v2_path : run.memory_path);
@@ -356,7 +422,7 @@ Test(cgroup_live, guard_runs_a_job_first, .init = setup_run, .fini = cleanup_run
 
 	need_cgroups(&caps);
 	plan.cgroup_version = caps.cgroup_version;
-	cr_assert_eq(cgroup_run_create(&plan, &caps, NULL, &run, &err), 0, "%s", err.detail);
+	cr_assert_eq(cgroup_run_create(&plan, &caps, &run, &err), 0, "%s", err.detail);
 	cr_assert_eq(cgroup_run_guard_job(&run, answer_job, &arg, &err), 0, "%s", err.detail);
 	guard = run.guard_pid;
 	n = read(run.guard_fd, got, sizeof(got) - 1);
@@ -397,7 +463,7 @@ Test(cgroup_live, guard_cleans_up_after_supervisor_sigkill, .init = setup_run, .
 		pid_t kid;
 
 		close(p[0]);
-		if (cgroup_run_create(&plan, &caps, NULL, &cg, &err) < 0)
+		if (cgroup_run_create(&plan, &caps, &cg, &err) < 0)
 			_exit(1);
 		kid = fork();
 		if (kid == 0) {
@@ -727,7 +793,7 @@ Test(cgroup_live, run_cgroup_goes_parent_stays, .init = setup_run, .fini = clean
 
 	need_cgroups(&caps);
 	plan.cgroup_version = caps.cgroup_version;
-	cr_assert_eq(cgroup_run_create(&plan, &caps, NULL, &run, &err), 0, "%s", err.detail);
+	cr_assert_eq(cgroup_run_create(&plan, &caps, &run, &err), 0, "%s", err.detail);
 	snprintf(mem, sizeof(mem), "%s", run.version == 2 ? run.v2_path : run.memory_path);
 	snprintf(pids, sizeof(pids), "%s", run.version == 2 ? run.v2_path : run.pids_path);
 	cr_assert(exists(mem) && exists(pids), "%s %s", mem, pids);
@@ -736,7 +802,7 @@ Test(cgroup_live, run_cgroup_goes_parent_stays, .init = setup_run, .fini = clean
 	cr_assert_not(exists(pids), "%s", pids);
 	cr_assert(exists(caps.cgroup_memory_dir), "%s", caps.cgroup_memory_dir);
 	cr_assert(exists(caps.cgroup_pids_dir), "%s", caps.cgroup_pids_dir);
-	cr_assert_eq(cgroup_run_create(&plan, &caps, NULL, &run, &err), 0, "%s", err.detail);
+	cr_assert_eq(cgroup_run_create(&plan, &caps, &run, &err), 0, "%s", err.detail);
 }
 
 /* memoryBytes caps memory + swap: on v1 memory.memsw.limit_in_bytes holds
@@ -752,7 +818,7 @@ Test(cgroup_live, swap_is_capped_with_memory, .init = setup_run, .fini = cleanup
 
 	need_cgroups(&caps);
 	plan.cgroup_version = caps.cgroup_version;
-	cr_assert_eq(cgroup_run_create(&plan, &caps, NULL, &run, &err), 0, "%s", err.detail);
+	cr_assert_eq(cgroup_run_create(&plan, &caps, &run, &err), 0, "%s", err.detail);
 	if (run.version == 2)
 		snprintf(path, sizeof(path), "%s/memory.swap.max", run.v2_path);
 	else
