@@ -96,10 +96,11 @@ int cgroup_run_create(const struct res_plan *p, const struct host_caps *caps,
 		      struct cgroup_run *cg, struct nsrun_err *err);
 
 /* cgroup_run_create in two steps, for a guard forked in between: the names
- * and paths alone (no syscall but the clock), then the mkdirs and limits. A supervisor
- * killed after a mkdir then always has a guard to remove the dir; one
- * killed before it leaves nothing (the guard's rmdir of a path never made
- * is harmless). cgroup_run_make on error destroys what it made. */
+ * and paths alone (no syscall but the clock), then the mkdirs and limits.
+ * A supervisor killed after a mkdir then always has a guard to remove the
+ * dir; one killed before it leaves nothing (the guard's rmdir of a path
+ * never made is harmless). cgroup_run_make on error destroys what it made
+ * and stops the guard. */
 int cgroup_run_name_paths(const struct res_plan *p, const struct host_caps *caps,
 			  struct cgroup_run *cg);
 int cgroup_run_make(const struct res_plan *p, const struct host_caps *caps, struct cgroup_run *cg,
@@ -107,14 +108,14 @@ int cgroup_run_make(const struct res_plan *p, const struct host_caps *caps, stru
 
 /* Starts the guard, between cgroup_run_name_paths and cgroup_run_make (v1:
  * after the clone too, so the sandbox's init is the supervisor's first
- * child and does not inherit the guard's socket). The guard is a fork of this process (no exec) in its own
- * session, all signals blocked, every fd closed but a socket to us and a
- * pidfd of us, titled "nsrun: cgroup guard" (comm "nsrun-guard"). It waits;
+ * child and does not inherit the guard's socket). The guard is a fork of
+ * this process (no exec) in its own session, all signals blocked, every fd
+ * closed but a socket to us and a pidfd of us, titled "nsrun: cgroup guard" (comm "nsrun-guard"). It waits;
  * cgroup_run_destroy() tells it "done" and reaps it. If the supervisor dies
  * first (even by SIGKILL) the guard kills whatever is left in the run
  * cgroup and removes it (SPEC §6: nothing left behind). ~0.1-0.3 ms.
  * Without it, a SIGKILLed supervisor's empty cgroups wait for the next
- * run's cgroup_sweep_stale(). No-op when nothing was created. */
+ * run's cgroup_sweep_stale(). No-op when nothing is to be made. */
 int cgroup_run_guard(struct cgroup_run *cg, struct nsrun_err *err);
 
 /* The same, the guard first running job(arg, sock) in its own process, sock
