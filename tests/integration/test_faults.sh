@@ -386,7 +386,7 @@ t_fault_supervisor_and_guard_killed_cgroup_swept() {
 # another process has the dead supervisor's pid: CI found one from a run
 # hours earlier.) An LD_PRELOAD shim kills the supervisor after the mkdir.
 t_fault_supervisor_killed_after_cgroup_mkdir() {
-	local m sv
+	local m sv rc
 	command -v cc >/dev/null || skip "no C compiler to build the shim"
 	m=$(f_mark)
 	cat >"$T_TMP/mkdirkill.c" <<'SHIM'
@@ -422,11 +422,12 @@ SHIM
 		rm -f "$T_TMP/made"
 		f_sv "$T_TMP/sv.pid" env LD_PRELOAD="$T_TMP/mkdirkill.so" SHIM_MARK="$T_TMP/made" \
 			"$NSRUN" run --override "$DEGRADE" -- sh -c "echo ran-$m" >"$T_TMP/o" 2>&1 </dev/null
-		[ $? = 137 ] || fail "the supervisor was not killed: $(head -c 500 "$T_TMP/o")"
+		rc=$?
 		if [ ! -e "$T_TMP/made" ]; then
-			[ "$NSRUN_AS" = root ] && fail "a root run made no cgroup"
+			[ "$NSRUN_AS" = root ] && fail "a root run made no cgroup: exit $rc"
 			exit 78 # this user gets no cgroup here: nothing to leave
 		fi
+		[ "$rc" = 137 ] || fail "the supervisor was not killed: exit $rc: $(head -c 500 "$T_TMP/o")"
 		sv=$(f_pid "$T_TMP/sv.pid")
 		lacks "$T_TMP/o" "ran-$m"
 		f_no_cgroup_of "$sv"
