@@ -369,7 +369,11 @@ t_fault_supervisor_and_guard_killed_cgroup_swept() {
 	f_wait_for "$T_TMP/o" ready
 	sv=$(f_pid "$T_TMP/sv.pid")
 	[ -n "$(new_cgroups_of "$sv")" ] || fail "the run has no cgroup"
-	guard=$(pgrep -P "$sv" -x nsrun-guard)
+	# named once its first job (the netns) is done: give it a moment
+	for _ in $(seq 20); do
+		guard=$(pgrep -P "$sv" -x nsrun-guard) && break
+		sleep 0.1
+	done
 	[ -n "$guard" ] || fail "no guard under supervisor $sv"
 	kill -KILL "$guard" "$sv"
 	wait "$sv" 2>/dev/null
