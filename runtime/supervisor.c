@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -546,6 +547,13 @@ static int cgroup_ready(struct sv *sv, const struct host_caps *caps, struct cgro
 		if (r < 0)
 			return -1;
 		sv->netns_by_guard = cg->guard_fd >= 0;
+		/* The netns is the longest chain of the set-up (~0.45 ms) and
+		 * the cgroup is wanted only once the root is built: the guard
+		 * gets the CPU first. Without this, with both CPUs busy (the
+		 * child builds its root on the other), the guard waited for
+		 * our mkdirs and the child for the netns (-0.05-0.08 ms a run,
+		 * A/B over 300 runs, SCHED_FIFO and not). */
+		sched_yield();
 	} else if (cgroup_run_guard(cg, err) < 0) {
 		return -1;
 	}
