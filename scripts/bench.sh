@@ -12,7 +12,9 @@
 #   --rt         time under SCHED_FIFO (chrt -f 10), nsrun and peers alike: cuts
 #                the scheduler noise of a shared, busy machine (said in the table)
 #   --no-docs    do not rewrite docs/bench.md and docs/bench.svg
-#   --profile    afterwards: strace -c -f and perf stat of nsrun (configs 1, 3)
+#   --profile    afterwards: nsrun's set-up timeline (medians of its
+#                NSRUN_DEBUG_TIMINGS marks), strace -c -f and perf stat of
+#                nsrun (configs 1, 3)
 #   NSRUN=PATH   the binary to measure (default: $BUILD_DIR/nsrun, (re)built first)
 #
 # Needs root (network namespaces). Every command runs inside a throw-away
@@ -453,6 +455,31 @@ fi
 
 # ---- optional profile -----------------------------------------------------------------
 if [ "$profile" = 1 ]; then
+	# nsrun's own timeline (NSRUN_DEBUG_TIMINGS): every mark's median
+	# offset from main() over 40 runs; "(sandbox)" marks come from the
+	# child, init and the command, the others from the supervisor.
+	for c in 1 3; do
+		if [ $c = 1 ]; then cmd=("${ns1[@]}"); else cmd=("${ns3[@]}"); fi
+		echo "== set-up timeline, config $c (median of 40 runs, us after main)"
+		for _ in $(seq 40); do
+			W env NSRUN_DEBUG_TIMINGS=1 "${RB_PRE[@]}" "${cmd[@]}" /bin/true </dev/null 2>&1 >/dev/null
+		done | awk '
+			match($0, /^nsrun: timing: .* at +[0-9]+ us/) {
+				line = substr($0, 16, RLENGTH - 15)
+				n = split(line, w, " ")
+				at = w[n - 1]; label = line; sub(/ +at +[0-9]+ us$/, "", label)
+				sub(/ +\+ *[0-9]+ us$/, "", label)
+				v[label] = v[label] " " at; cnt[label]++
+			}
+			END {
+				for (l in v) {
+					m = split(substr(v[l], 2), a, " ")
+					for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++)
+						if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+					printf "%7d  %s%s\n", a[int((m + 1) / 2)], l, cnt[l] < 20 ? " (in " cnt[l] " runs)" : ""
+				}
+			}' | sort -n
+	done
 	for c in 1 3; do
 		if [ $c = 1 ]; then cmd=("${ns1[@]}"); else cmd=("${ns3[@]}"); fi
 		if command -v strace >/dev/null; then
