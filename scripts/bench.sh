@@ -216,7 +216,8 @@ group() {
 	W timeout -k 5 240 "${RB_PRE[@]}" "$RB" -n "$runs" -w "$warm" -- "${ok[@]}" >"$work/out" 2>"$work/rb.err"
 	parse_out ms
 }
-# parse_out ms|raw: runbench's lines into med/lo/hi (+ cpu_LABEL, nfail).
+# parse_out ms|raw: runbench's lines into med/lo/hi (+ nfail). Its cpu column
+# is not used: see machine_cpu.
 parse_out() {
 	local l m a b cpu nf
 	cat "$work/rb.err" >&2
@@ -232,7 +233,6 @@ parse_out() {
 			raw[$l]=$m
 			lo[$l]=$(awk -v x="$a" 'BEGIN{printf "%.2f", x/1000}')
 			hi[$l]=$(awk -v x="$b" 'BEGIN{printf "%.2f", x/1000}')
-			med[cpu_$l]=$(awk -v x="$cpu" 'BEGIN{printf "%.2f", x/1000}')
 		fi
 		[ "${nf:-0}" = 0 ] || nfail[$l]=$nf
 	done <"$work/out"
