@@ -151,6 +151,13 @@ int fsns_limit_userns(const char *proc, const struct fsns_plan *plan);
  * moves into a nested user+mount namespace (uid/gid mapped to themselves)
  * so every mount is locked, sets that namespace's user.max_user_namespaces
  * to 0 and makes /proc read-only. */
+/* The old root's detach, left to a helper process by fsns_child_setup:
+ * whether it is still to be reaped, telling that some wait reaped pid
+ * (forgotten if it was the helper, whose pid may then be reused), and
+ * waiting for it (an error if it failed). */
+bool fsns_old_root_pending(void);
+void fsns_old_root_reaped(pid_t pid);
+int fsns_old_root_wait(struct nsrun_err *err);
 int fsns_child_seal(const struct fsns_plan *plan, uid_t uid, gid_t gid, struct nsrun_err *err);
 /* Is the calling process in the namespace (dev, ino) names? -1 unknown. */
 int fsns_ns_is(const char *nsname, uint64_t dev, uint64_t ino);
@@ -182,5 +189,7 @@ int fsns_bind_file(const char *src, const char *dest, unsigned long long attrs);
 int fsns_mount_attr(const char *path, bool recursive, unsigned long long attrs);
 /* Tests: take the mount(2)-only path (kernels without mount_setattr). */
 void fsns_mount_force_legacy(bool on);
+/* Tests: the old root's detach helper sleeps this long first. */
+void fsns_detach_delay_for_tests(unsigned usec);
 
 #endif

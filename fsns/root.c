@@ -10,11 +10,13 @@
  *      reach it -> the root tmpfs remounted read-only -> chdir(cwd). */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fsns.h"
@@ -223,8 +225,83 @@ static int apply_steps(const char *prefix, const struct fsns_plan *plan, const i
 	return r;
 }
 
+/* The old root's detach is a helper's: umount2 returns only after an RCU
+ * grace period (~0.1-0.25 ms), which nothing here needs to wait for. The
+ * mounts leave the namespace at once; the helper then sleeps out the
+ * grace period while we go on. Nothing may run in the sandbox before they
+ * are gone: the seal's unshare(CLONE_NEWUSER) refuses (EPERM) while the old
+ * root is still stacked on "/", and then waits for the helper
+ * (fsns_old_root_wait); without a seal, so does fsns_child_seal. */
+static pid_t detach_helper = -1;
+static unsigned detach_delay_us;
+
+void fsns_detach_delay_for_tests(unsigned usec)
+{
+	detach_delay_us = usec;
+}
+
+static int detach_old_root(struct nsrun_err *err)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (detach_delay_us)
+			usleep(detach_delay_us);
+		_exit(umount2(".", MNT_DETACH) == 0 ? 0 : errno);
+	}
+	if (pid > 0) {
+		detach_helper = pid;
+		/* The detach itself is quick: let it happen now, on this CPU,
+		 * rather than once we block (under SCHED_FIFO a runnable helper
+		 * waits for that, and the seal would wait for the helper). */
+		sched_yield();
+		return 0;
+	}
+	if (umount2(".", MNT_DETACH) < 0)
+		return nsrun_err_set(err, "fsns", errno, "detach the old root");
+	return 0;
+}
+
+bool fsns_old_root_pending(void)
+{
+	return detach_helper > 0;
+}
+
+void fsns_old_root_reaped(pid_t pid)
+{
+	if (pid > 0 && pid == detach_helper)
+		detach_helper = -1;
+}
+
+int fsns_old_root_wait(struct nsrun_err *err)
+{
+	pid_t w;
+	int st = 0;
+
+	if (detach_helper <= 0)
+		return 0;
+	do
+		w = waitpid(detach_helper, &st, 0);
+	while (w < 0 && errno == EINTR);
+	detach_helper = -1;
+	if (w < 0)
+		return nsrun_err_set(err, "fsns", errno, "waiting for the old root's detach");
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return nsrun_err_set(err, "fsns", WIFEXITED(st) ? WEXITSTATUS(st) : 0,
+				     "detach the old root");
+	return 0;
+}
+
 static int enter_root(const struct fsns_plan *plan, struct nsrun_err *err)
 {
+	/* Mount points, /etc and /dev are ours; nothing may change them.
+	 * Read-only before the pivot: afterwards "/" would be the old root
+	 * until its detach is done. */
+	int r = fsns_mount_attr(plan->staging, false,
+				MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+
+	if (r < 0)
+		return nsrun_err_set(err, "fsns", -r, "remount / read-only");
 	/* pivot_root(".", ".") stacks the old root on the new one; detaching
 	 * the top of "." then drops the old root from the namespace for good
 	 * (no oldroot dir is left behind to find). */
@@ -233,16 +310,11 @@ static int enter_root(const struct fsns_plan *plan, struct nsrun_err *err)
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		return nsrun_err_set(err, "fsns", errno, "pivot_root to the new root");
 	timing_now("pivoted");
-	if (umount2(".", MNT_DETACH) < 0)
-		return nsrun_err_set(err, "fsns", errno, "detach the old root");
-	timing_now("old root detached");
+	if (detach_old_root(err) < 0)
+		return -1;
+	timing_now("old root detaching");
 	if (chdir("/") < 0)
 		return nsrun_err_set(err, "fsns", errno, "chdir /");
-	/* Mount points, /etc and /dev are ours; nothing may change them. */
-	int r =
-	    fsns_mount_attr("/", false, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
-	if (r < 0)
-		return nsrun_err_set(err, "fsns", -r, "remount / read-only");
 	return 0;
 }
 

@@ -39,9 +39,20 @@ int fsns_child_seal(const struct fsns_plan *plan, uid_t uid, gid_t gid, struct n
 	/* Without a procfs of our own (a degraded run) there is no way to
 	 * write the nested maps; the planner already reported that gap. */
 	if (!plan->fresh_proc)
-		return 0;
-	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
-		return nsrun_err_set(err, "fsns", errno, "seal: unshare a nested user+mount namespace");
+		return fsns_old_root_wait(err);
+	/* EPERM while the old root is still on "/" (the kernel sees a chroot):
+	 * once its detach is done, the second try is the answer. */
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) {
+		int e = errno;
+
+		if (e != EPERM || !fsns_old_root_pending())
+			return nsrun_err_set(err, "fsns", e, "seal: unshare a nested user+mount namespace");
+		if (fsns_old_root_wait(err) < 0)
+			return -1;
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+			return nsrun_err_set(err, "fsns", errno,
+					     "seal: unshare a nested user+mount namespace");
+	}
 	/* After an id change the process is not dumpable, which makes its
 	 * /proc/self files root's: dumpable only while the maps are written. */
 	prctl(PR_SET_DUMPABLE, 1);

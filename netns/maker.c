@@ -5,13 +5,15 @@
  * is serial with building the root; made by a short-lived helper on the
  * supervisor's side, it overlaps that work on the other CPU:
  *
- *   supervisor: clone (no CLONE_NEWNET) -> opens the child's user ns ->
- *     maps, sync 1 -> fork helper -> cgroup -> takes the netns fd ->
- *     sync 1b hands it over (SCM_RIGHTS)
+ *   supervisor: socketpair, one end to the child -> clone (no
+ *     CLONE_NEWNET) -> opens the child's user ns -> maps, sync 1 -> fork
+ *     helper (it inherits the other end; ours is closed) -> cgroup
  *   helper: setns(child's user ns) -> unshare(CLONE_NEWNET) -> lo up ->
- *     sends /proc/self/ns/net -> exits
- *   child: builds its root meanwhile -> setns(fd) after checking it is not
- *     the supervisor's netns (netns_child_enter)
+ *     sends /proc/self/ns/net to the child (SCM_RIGHTS) -> exits
+ *   child: builds its root meanwhile -> takes the fd (EOF: the helper
+ *     died) -> setns(fd) after checking it is not the supervisor's netns
+ *     (netns_child_enter) -> seals, while the supervisor still makes the
+ *     cgroup: straight to the child, the netns waits for no relay
  *
  * The netns is owned by the sandbox's user namespace, exactly as if the
  * child had unshared it. Only runs without egress use it: an egress filter
@@ -55,9 +57,13 @@ static int make_netns(int userns_fd, int sock)
 	return -1;
 }
 
-void netns_maker_job(void *userns_fd, int sock)
+void netns_maker_job(void *arg, int guard_sock)
 {
-	make_netns(*(int *)userns_fd, sock);
+	struct netns_maker_job *job = arg;
+
+	(void)guard_sock;
+	make_netns(job->userns_fd, job->sock);
+	close(job->sock);
 }
 
 int netns_maker_take_from(int sock, int timeout_ms, struct nsrun_err *err)
@@ -68,6 +74,9 @@ int netns_maker_take_from(int sock, int timeout_ms, struct nsrun_err *err)
 	if (r < 0) {
 		if (n == 1)
 			close(fd);
+		if (r == -EPIPE)
+			nsrun_err_set(err, "netns", EPIPE,
+				      "the netns helper exited without sending a namespace");
 		return r;
 	}
 	if (n != 1)
@@ -82,56 +91,28 @@ static __attribute__((noreturn)) void maker_main(int userns_fd, int sock)
 	_exit(make_netns(userns_fd, sock) < 0);
 }
 
-int netns_maker_start(int userns_fd, struct netns_maker *m, struct nsrun_err *err)
+int netns_maker_start(int userns_fd, int sock, struct netns_maker *m, struct nsrun_err *err)
 {
-	int sp[2];
 	pid_t pid;
 
 	m->pid = -1;
 	m->pidfd = -1;
-	m->sock = -1;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
-		return nsrun_err_set(err, "netns", errno, "socketpair for the netns helper");
 	pid = fork();
-	if (pid < 0) {
-		int e = errno;
-
-		close(sp[0]);
-		close(sp[1]);
-		return nsrun_err_set(err, "netns", e, "forking the netns helper");
-	}
-	if (pid == 0) {
-		close(sp[0]);
-		maker_main(userns_fd, sp[1]);
-	}
-	close(sp[1]);
+	if (pid < 0)
+		return nsrun_err_set(err, "netns", errno, "forking the netns helper");
+	if (pid == 0)
+		maker_main(userns_fd, sock);
 	m->pid = pid;
 	/* signalled and reaped through this only: a SIGCHLD handler of the
 	 * caller may reap the helper first, and its pid be reused */
 	m->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	m->sock = sp[0];
 	return 0;
-}
-
-int netns_maker_take(struct netns_maker *m, int timeout_ms, struct nsrun_err *err)
-{
-	int fd;
-
-	if (m->sock < 0)
-		return nsrun_err_set(err, "netns", EINVAL, "no netns helper");
-	fd = netns_maker_take_from(m->sock, timeout_ms, err);
-	close(m->sock);
-	m->sock = -1;
-	return fd;
 }
 
 void netns_maker_reap(struct netns_maker *m)
 {
 	siginfo_t si;
 
-	if (m->sock >= 0)
-		close(m->sock);
-	m->sock = -1;
 	if (m->pidfd >= 0) {
 		syscall(SYS_pidfd_send_signal, m->pidfd, SIGKILL, NULL, 0);
 		/* ECHILD when someone else reaped it already */

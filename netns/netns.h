@@ -98,23 +98,27 @@ int netns_child_setup_early(const struct netns_plan *plan, unsigned long supervi
 int netns_child_enter(int fd, unsigned long supervisor_netns_ino, struct nsrun_err *err);
 
 /* Supervisor side: a helper that makes the sandbox's netns (owned by the
- * sandbox's user namespace, lo up) while the sandbox builds its root. */
+ * sandbox's user namespace, lo up) while the sandbox builds its root, and
+ * sends it (or SYNC_ERROR) straight to the sandbox over a socket. */
 struct netns_maker {
 	pid_t pid;
 	int pidfd;
-	int sock;
 };
 /* userns_fd: the sandbox's /proc/<pid>/ns/user, opened while it was still
- * dumpable. Forks the helper; *m is ready for take or reap. */
-int netns_maker_start(int userns_fd, struct netns_maker *m, struct nsrun_err *err);
-/* The netns fd (>= 0), or -errno with *err (the helper's own reason). */
-int netns_maker_take(struct netns_maker *m, int timeout_ms, struct nsrun_err *err);
+ * dumpable; sock: the helper's end of a SOCK_SEQPACKET pair whose other
+ * end the sandbox reads with netns_maker_take_from. Forks the helper. */
+int netns_maker_start(int userns_fd, int sock, struct netns_maker *m, struct nsrun_err *err);
 /* Kills (if still there) and reaps the helper. Idempotent. */
 void netns_maker_reap(struct netns_maker *m);
 /* The helper's work as a job for another forked process (the cgroup guard:
- * cgroup_run_guard_job), userns_fd pointing to the int fd; the answer is
- * read with netns_maker_take_from on the other end of sock. */
-void netns_maker_job(void *userns_fd, int sock);
+ * cgroup_run_guard_job); it closes job->sock when done. */
+struct netns_maker_job {
+	int userns_fd;
+	int sock;
+};
+void netns_maker_job(void *job, int guard_sock);
+/* The netns fd (>= 0), or -errno with *err (the helper's own reason, or
+ * that it sent nothing). */
 int netns_maker_take_from(int sock, int timeout_ms, struct nsrun_err *err);
 
 /* Child, step 1b (after saying "filter loaded", while slirp4netns starts):

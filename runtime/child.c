@@ -31,11 +31,20 @@ static __attribute__((noreturn)) void child_fail(int sync_fd, const struct nsrun
 	_exit(125);
 }
 
-static void close_others(int keep)
+/* Closes every fd from 3 up but a and b (-1: none). */
+static void close_others(int a, int b)
 {
-	if (keep > 3)
-		syscall(SYS_close_range, 3, keep - 1, 0);
-	syscall(SYS_close_range, keep + 1, ~0U, 0);
+	const int keep[2] = {a < b ? a : b, a < b ? b : a};
+	int from = 3;
+
+	for (int i = 0; i < 2; i++) {
+		if (keep[i] < from)
+			continue;
+		if (keep[i] > from)
+			syscall(SYS_close_range, from, keep[i] - 1, 0);
+		from = keep[i] + 1;
+	}
+	syscall(SYS_close_range, from, ~0U, 0);
 }
 
 static int setup_stdio(const struct child_ctx *ctx, struct nsrun_err *err)
@@ -180,6 +189,28 @@ static pid_t spawn_command(const struct child_ctx *ctx, int *pipefd)
 	return pid;
 }
 
+/* ECHILD: no child left, so (init being every orphan's reaper) no process
+ * but us. The old root's detach helper is not the command's: if it is all
+ * that runs, it is only sleeping out an RCU grace period, waited for. */
+static bool only_init_left(void)
+{
+	struct nsrun_err err;
+
+	for (;;) {
+		pid_t w = waitpid(-1, NULL, WNOHANG);
+
+		if (w > 0) {
+			fsns_old_root_reaped(w);
+			continue;
+		}
+		if (w == 0 && fsns_old_root_pending()) {
+			(void)fsns_old_root_wait(&err);
+			continue;
+		}
+		return w < 0 && errno == ECHILD;
+	}
+}
+
 static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 
 /* pid 1 of the sandbox: forks the command, forwards signals to it, reaps
@@ -227,10 +258,9 @@ static __attribute__((noreturn)) void init_main(const struct child_ctx *ctx)
 			continue;
 		}
 		while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+			fsns_old_root_reaped(w);
 			if (w == cmd) {
-				/* ECHILD: no child left, so (init being every
-				 * orphan's reaper) no process but us */
-				bool alone = waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD;
+				bool alone = only_init_left();
 
 				timing_now("init: command reaped");
 				sync_send(ctx->sync_fd, alone ? SYNC_STATUS_ALONE : SYNC_STATUS, st, NULL);
@@ -253,24 +283,44 @@ static void arm_parent_death(int sync_fd)
 
 /* Sync 1b: in the run's cgroup, put there by the supervisor or (v1) moving
  * ourselves through the "tasks" files it passes along (the message's value
- * says how many); a descriptor after those is the network namespace the
- * supervisor made for us, entered now. */
+ * says how many). */
 static int join_cgroup(const struct child_ctx *ctx, struct nsrun_err *err)
 {
 	int fds[SYNC_MAX_FDS], n = SYNC_MAX_FDS, n_cg = 0, r;
 
 	r = sync_expect_fds(ctx->sync_fd, SYNC_CGROUP_JOINED, SYNC_TIMEOUT_MS, fds, &n, &n_cg,
 			    err);
-	if (r == 0 && (n_cg < 0 || n_cg > n || n - n_cg != (ctx->netns_handed_over ? 1 : 0)))
+	if (r == 0 && n_cg != n)
 		r = nsrun_err_set(err, "sync", EPROTO, "sync 1b: %d descriptors, %d for the cgroup",
 				  n, n_cg);
 	if (r == 0)
 		r = cgroup_join_self(fds, n_cg, err);
-	if (r == 0 && ctx->netns_handed_over)
-		r = netns_child_enter(fds[n_cg], ctx->supervisor_netns_ino, err);
 	for (int i = 0; i < n; i++)
 		close(fds[i]);
 	return r;
+}
+
+/* The network namespace the supervisor's helper made for us, straight from
+ * it (netns/maker.c). */
+static int enter_handed_netns(const struct child_ctx *ctx, struct nsrun_err *err)
+{
+	int fd = netns_maker_take_from(ctx->netns_sock, SYNC_TIMEOUT_MS, err), r;
+
+	close(ctx->netns_sock);
+	if (fd < 0)
+		return fd;
+	r = netns_child_enter(fd, ctx->supervisor_netns_ino, err);
+	close(fd);
+	return r;
+}
+
+static void seal(const struct child_ctx *ctx)
+{
+	struct nsrun_err err = {0};
+
+	if (fsns_child_seal(&ctx->plan->fs, ctx->plan->map_uid, ctx->plan->map_gid, &err) < 0)
+		child_fail(ctx->sync_fd, &err);
+	timing_now("child: sealed");
 }
 
 static void child_setup(const struct child_ctx *ctx)
@@ -321,6 +371,15 @@ static void child_setup(const struct child_ctx *ctx)
 	if (fsns_child_setup(&plan->fs, &err) < 0)
 		child_fail(ctx->sync_fd, &err);
 	timing_now("child: root built");
+	if (ctx->netns_handed_over && enter_handed_netns(ctx, &err) < 0)
+		child_fail(ctx->sync_fd, &err);
+	/* Sealed while the supervisor still makes the cgroup, unless tap0 is
+	 * yet to be set up: that takes the capabilities over the netns that
+	 * the seal's nested user namespace does not have. */
+	bool tap = plan->net.new_netns && plan->net.egress;
+
+	if (!tap)
+		seal(ctx);
 	/* sync 1b: in the run's cgroup before anything is forked. */
 	if (join_cgroup(ctx, &err) < 0)
 		child_fail(ctx->sync_fd, &err);
@@ -330,17 +389,15 @@ static void child_setup(const struct child_ctx *ctx)
 	if (plan->res.cgroup && (plan->clone_flags & CLONE_NEWCGROUP) &&
 	    unshare(CLONE_NEWCGROUP) < 0)
 		child_fail(ctx->sync_fd, &(struct nsrun_err){"resources", errno, "unshare cgroup namespace"});
-	if (plan->net.new_netns && plan->net.egress) {
+	timing_now("child: cgroup joined");
+	if (tap) {
 		/* sync 3: slirp4netns attached tap0. */
 		if (sync_expect(ctx->sync_fd, SYNC_TAP_READY, SYNC_TIMEOUT_MS, &err) < 0)
 			child_fail(ctx->sync_fd, &err);
 		if (netns_child_setup_tap(&plan->net, &err) < 0)
 			child_fail(ctx->sync_fd, &err);
+		seal(ctx);
 	}
-	timing_now("child: cgroup joined");
-	if (fsns_child_seal(&plan->fs, plan->map_uid, plan->map_gid, &err) < 0)
-		child_fail(ctx->sync_fd, &err);
-	timing_now("child: sealed");
 	arm_parent_death(ctx->sync_fd);
 }
 
@@ -350,7 +407,7 @@ void child_main(const struct child_ctx *ctx)
 
 	if (setup_stdio(ctx, &err) < 0)
 		child_fail(ctx->sync_fd, &err);
-	close_others(ctx->sync_fd);
+	close_others(ctx->sync_fd, ctx->netns_handed_over ? ctx->netns_sock : -1);
 	if (ctx->plan->sandboxed)
 		child_setup(ctx);
 	else {

@@ -13,9 +13,10 @@ struct child_ctx {
 	int sync_fd;
 	int stdin_fd, stdout_fd, stderr_fd;
 	unsigned long supervisor_netns_ino;
-	/* The supervisor makes the netns (netns/maker.c) and hands it over at
-	 * sync 1b, instead of the child creating it. */
+	/* A helper of the supervisor's makes the netns (netns/maker.c) and
+	 * sends it over netns_sock, instead of the child creating it. */
 	bool netns_handed_over;
+	int netns_sock;
 };
 
 /* Runs in the cloned child; never returns. */

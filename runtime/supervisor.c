@@ -132,7 +132,7 @@ struct sv {
 	bool cg_ready;		/* the run cgroup and its guard exist */
 	int mntns_fd;		/* the sandbox's first mount namespace, until the guard holds it */
 	int userns_fd;		/* the sandbox's user namespace, for the netns helper */
-	bool netns_by_guard;	/* the guard makes the netns (its first job) */
+	int netns_sock;		/* the netns helper's end of its socket to the child */
 	struct netns_maker maker;
 	struct cgroup_run *cg;
 	int64_t t0;
@@ -529,6 +529,15 @@ static int arm_timer(int64_t ms)
 	return fd;
 }
 
+/* Once the netns helper has its copy: the child then sees EOF if the
+ * helper dies, or if none was started. */
+static void close_netns_sock(struct sv *sv)
+{
+	if (sv->netns_sock >= 0)
+		close(sv->netns_sock);
+	sv->netns_sock = -1;
+}
+
 /* The run cgroup, and the guard that removes it if we get killed. Empty
  * cgroups of supervisors that were killed with their guard go first. */
 static int cgroup_ready(struct sv *sv, const struct host_caps *caps, struct cgroup_run *cg,
@@ -540,13 +549,14 @@ static int cgroup_ready(struct sv *sv, const struct host_caps *caps, struct cgro
 	 * the cgroup to a sweep that cannot tell a reused pid from ours. One
 	 * fork for two jobs: the guard makes the netns first. */
 	if (sv->userns_fd >= 0) {
-		int r = cgroup_run_guard_job(cg, netns_maker_job, &sv->userns_fd, err);
+		struct netns_maker_job job = {.userns_fd = sv->userns_fd, .sock = sv->netns_sock};
+		int r = cgroup_run_guard_job(cg, netns_maker_job, &job, err);
 
 		close(sv->userns_fd);
 		sv->userns_fd = -1;
+		close_netns_sock(sv);
 		if (r < 0)
 			return -1;
-		sv->netns_by_guard = cg->guard_fd >= 0;
 		/* The netns is the longest chain of the set-up (~0.45 ms) and
 		 * the cgroup is wanted only once the root is built: the guard
 		 * gets the CPU first. Without this, with both CPUs busy (the
@@ -597,9 +607,10 @@ static int parent_setup(struct sv *sv, const struct host_caps *caps, struct cgro
 	 * the cgroup guard when one is forked now (cgroup_ready), else by a
 	 * helper of its own. */
 	if (sv->userns_fd >= 0 && !(plan->res.cgroup && !sv->cg_ready)) {
-		r = netns_maker_start(sv->userns_fd, &sv->maker, err);
+		r = netns_maker_start(sv->userns_fd, sv->netns_sock, &sv->maker, err);
 		close(sv->userns_fd);
 		sv->userns_fd = -1;
+		close_netns_sock(sv);
 		if (r < 0)
 			return r;
 	}
@@ -608,31 +619,19 @@ static int parent_setup(struct sv *sv, const struct host_caps *caps, struct cgro
 	 * the child moves itself in at sync 1b, before it forks anything. */
 	if (plan->res.cgroup && !sv->cg_ready && cgroup_ready(sv, caps, cg, err) < 0)
 		return -1;
+	close_netns_sock(sv);
 	{
-		int fds[SYNC_MAX_FDS], n = 0, n_cg, netfd;
+		int fds[SYNC_MAX_FDS], n = 0;
 
 		if (plan->res.cgroup && cg->version == 1) {
-			n = cgroup_run_open_tasks(cg, fds, SYNC_MAX_FDS - 1, err);
+			n = cgroup_run_open_tasks(cg, fds, SYNC_MAX_FDS, err);
 			if (n < 0)
 				return -1;
 		} else if (plan->res.cgroup && !sv->born_in_cgroup &&
 			   cgroup_run_attach(cg, sv->pid, err) < 0) {
 			return -1;
 		}
-		n_cg = n;
-		if (sv->maker.sock >= 0 || sv->netns_by_guard) {
-			netfd = sv->netns_by_guard
-				    ? netns_maker_take_from(cg->guard_fd, SETUP_TIMEOUT_MS, err)
-				    : netns_maker_take(&sv->maker, SETUP_TIMEOUT_MS, err);
-			if (netfd < 0) {
-				while (n > 0)
-					close(fds[--n]);
-				return netfd;
-			}
-			fds[n++] = netfd;
-			timing_mark("netns made");
-		}
-		r = sync_send_fds(sv->sync_fd, SYNC_CGROUP_JOINED, n_cg, NULL, fds, n);
+		r = sync_send_fds(sv->sync_fd, SYNC_CGROUP_JOINED, n, NULL, fds, n);
 		while (n > 0)
 			close(fds[--n]);
 	}
@@ -681,7 +680,7 @@ void supervisor_run(const struct plan *plan, const struct host_caps *caps,
 	struct sv sv;
 	struct child_ctx ctx;
 	sigset_t mask, old;
-	int sp[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
+	int sp[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1}, nsk[2] = {-1, -1};
 	_cleanup_close_ int sigfd = -1;
 	_cleanup_close_ int timerfd = -1;
 	int64_t t0 = now_ms();
@@ -697,7 +696,8 @@ void supervisor_run(const struct plan *plan, const struct host_caps *caps,
 	sv.sync_fd = -1;
 	sv.mntns_fd = -1;
 	sv.userns_fd = -1;
-	sv.maker = (struct netns_maker){.pid = -1, .pidfd = -1, .sock = -1};
+	sv.netns_sock = -1;
+	sv.maker = (struct netns_maker){.pid = -1, .pidfd = -1};
 	sv.cg = &cg;
 	sv.slirp = (struct netns_slirp)NETNS_SLIRP_INIT;
 
@@ -735,7 +735,15 @@ void supervisor_run(const struct plan *plan, const struct host_caps *caps,
 				 /* egress runs load their filter before slirp4netns
 				  * starts, as early as the child can: their own netns */
 				 .netns_handed_over = plan->sandboxed && plan->net.new_netns &&
-						      !plan->net.egress};
+						      !plan->net.egress,
+				 .netns_sock = -1};
+	if (ctx.netns_handed_over) {
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, nsk) < 0) {
+			nsrun_err_set(&res->err, "supervisor", errno, "socketpair for the netns");
+			goto setup_failed;
+		}
+		ctx.netns_sock = nsk[1];
+	}
 	/* The network namespace is the child's first act, not the clone's: it
 	 * is most of the clone's cost (~0.33 ms), and made by the child it
 	 * overlaps our writing the maps (DESIGN: the child owns its set-up). */
@@ -777,7 +785,11 @@ void supervisor_run(const struct plan *plan, const struct host_caps *caps,
 	close(sp[1]);
 	close(out[1]);
 	close(errp[1]);
-	sp[1] = out[1] = errp[1] = -1;
+	if (nsk[1] >= 0)
+		close(nsk[1]);
+	sp[1] = out[1] = errp[1] = nsk[1] = -1;
+	sv.netns_sock = nsk[0];
+	nsk[0] = -1;
 	sv.sync_fd = sp[0];
 	sv.streams[0] = (struct stream){.src = out[0], .dst = opts->capture ? -1 : 1,
 					.cap_buf = &res->out, .cap_len = &res->out_len};
@@ -813,6 +825,7 @@ void supervisor_run(const struct plan *plan, const struct host_caps *caps,
 		close(sv.mntns_fd);
 	if (sv.userns_fd >= 0)
 		close(sv.userns_fd);
+	close_netns_sock(&sv);
 	netns_maker_reap(&sv.maker);
 	if (sv.slirp.pid > 0 || sv.slirp.exit_fd >= 0)
 		netns_slirp_kill(&sv.slirp);
@@ -842,6 +855,8 @@ setup_failed:
 			close(out[i]);
 		if (errp[i] >= 0)
 			close(errp[i]);
+		if (nsk[i] >= 0)
+			close(nsk[i]);
 	}
 	if (sv.cg_ready)
 		cgroup_run_destroy(&cg);

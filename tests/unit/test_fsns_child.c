@@ -46,6 +46,7 @@ static struct policy pol;
 static struct run_inputs in;
 static char tmpdir[64];
 static bool legacy;
+static unsigned detach_delay_us;
 
 static void setup(void)
 {
@@ -53,6 +54,7 @@ static void setup(void)
 	in.argv = argv_true;
 	in.sandbox_uid_env = in.sandbox_gid_env = -1;
 	legacy = false;
+	detach_delay_us = 0;
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/fsns-child-XXXXXX");
 	cr_assert_not_null(mkdtemp(tmpdir));
 	chmod(tmpdir, 0755);
@@ -139,6 +141,7 @@ static int in_sandbox(pre_fn pre, body_fn body, bool expect_fail)
 			if (pre && pre() != 0)
 				_exit(92);
 			fsns_mount_force_legacy(legacy);
+			fsns_detach_delay_for_tests(detach_delay_us);
 			r = fsns_child_setup(&plan, &last_err);
 			if (r == 0)
 				r = fsns_child_seal(&plan, uid, gid, &last_err);
@@ -324,6 +327,50 @@ Test(fsns_child, scratch_only_root_is_confined_with_mount2_only)
 	legacy = true;
 	make_plan("scratch-only");
 	cr_assert_eq(in_sandbox(NULL, body_scratch_only, false), 0);
+}
+
+/* The old root's detach is a helper's (fsns/root.c); a slow one must hold
+ * back the seal, or without a seal the end of the set-up: the sandbox never
+ * runs with the host's root still stacked on "/". 50 ms makes the helper
+ * surely late. */
+static int count_root_mounts(void)
+{
+	char line[1024], mp[512];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %*s %*s %*s %511s", mp) == 1 && strcmp(mp, "/") == 0)
+			n++;
+	fclose(f);
+	return n;
+}
+
+static int body_one_root(void)
+{
+	struct statfs sf;
+
+	CHECK(count_root_mounts() == 1);
+	CHECK(statfs("/", &sf) == 0 && sf.f_type == TMPFS_MAGIC);
+	CHECK(expect_errno(access("/work", F_OK), ENOENT));
+	return 0;
+}
+
+Test(fsns_child, a_late_old_root_detach_holds_back_the_seal)
+{
+	detach_delay_us = 50000;
+	make_plan("scratch-only");
+	cr_assert_eq(in_sandbox(NULL, body_one_root, false), 0);
+}
+
+Test(fsns_child, a_late_old_root_detach_holds_back_an_unsealed_setup)
+{
+	detach_delay_us = 50000;
+	make_plan("scratch-only");
+	plan.fresh_proc = false; /* no seal: as a run without its own procfs */
+	cr_assert_eq(in_sandbox(NULL, body_one_root, false), 0);
 }
 
 /* A --ro-bind tree with a submount, and a --scratch dir, both below /tmp

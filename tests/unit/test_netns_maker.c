@@ -60,6 +60,17 @@ static int start_sandbox(void)
 	return fd;
 }
 
+/* The maker sends to one end of a socket pair; the sandbox's end back. */
+static int start_maker(int userns, struct netns_maker *m, struct nsrun_err *err)
+{
+	int sp[2];
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp), 0);
+	cr_assert_eq(netns_maker_start(userns, sp[1], m, err), 0, "%s", err->detail);
+	close(sp[1]);
+	return sp[0];
+}
+
 static unsigned long ino_of(int fd)
 {
 	struct stat st;
@@ -82,8 +93,10 @@ Test(netns_maker, makes_a_netns_owned_by_the_sandbox, .fini = stop_sandbox)
 	struct nsrun_err err = {0};
 	int userns = start_sandbox(), net, owner;
 
-	cr_assert_eq(netns_maker_start(userns, &m, &err), 0, "%s", err.detail);
-	net = netns_maker_take(&m, 5000, &err);
+	int sock = start_maker(userns, &m, &err);
+
+	net = netns_maker_take_from(sock, 5000, &err);
+	close(sock);
 	netns_maker_reap(&m);
 	cr_assert_geq(net, 0, "%s: %s", err.stage, err.detail);
 	cr_assert_neq(ino_of(net), own_netns_ino(), "the supervisor's own netns came back");
@@ -128,9 +141,35 @@ Test(netns_maker, failure_has_a_reason)
 	struct nsrun_err err = {0};
 	int notns = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
-	cr_assert_eq(netns_maker_start(notns, &m, &err), 0, "%s", err.detail);
-	cr_assert_lt(netns_maker_take(&m, 5000, &err), 0);
+	int sock = start_maker(notns, &m, &err);
+
+	cr_assert_lt(netns_maker_take_from(sock, 5000, &err), 0);
+	close(sock);
 	netns_maker_reap(&m);
 	cr_assert(strstr(err.detail, "user namespace"), "reason: %s: %s", err.stage, err.detail);
 	close(notns);
+}
+
+/* A helper that dies before it sends anything: the sandbox's end sees EOF
+ * at once and says so, rather than waiting out its timeout. */
+Test(netns_maker, a_dead_helper_is_an_error_not_a_hang)
+{
+	struct netns_maker m;
+	struct nsrun_err err = {0};
+	int userns = start_sandbox(), sock = start_maker(userns, &m, &err);
+
+	netns_maker_reap(&m); /* SIGKILL, most likely before it sent */
+	int fd = netns_maker_take_from(sock, 60000, &err);
+
+	if (fd >= 0) {
+		/* it was quicker than the kill: then the fd is a netns */
+		cr_assert_eq(ioctl(fd, NS_GET_NSTYPE), CLONE_NEWNET);
+		close(fd);
+	} else {
+		cr_assert_eq(fd, -EPIPE, "%d: %s: %s", fd, err.stage, err.detail);
+		cr_assert(strstr(err.detail, "without sending"), "reason: %s", err.detail);
+	}
+	close(sock);
+	close(userns);
+	stop_sandbox();
 }
