@@ -189,7 +189,8 @@ int fsns_bind_file(const char *src, const char *dest, unsigned long long attrs);
 int fsns_mount_attr(const char *path, bool recursive, unsigned long long attrs);
 /* Tests: take the mount(2)-only path (kernels without mount_setattr). */
 void fsns_mount_force_legacy(bool on);
-/* Tests: the old root's detach helper sleeps this long first. */
+/* Tests: the old root's detach is a helper's whatever the scheduling
+ * policy, and the helper sleeps this long first. */
 void fsns_detach_delay_for_tests(unsigned usec);
 
 #endif

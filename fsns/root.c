@@ -225,13 +225,16 @@ static int apply_steps(const char *prefix, const struct fsns_plan *plan, const i
 	return r;
 }
 
-/* The old root's detach is a helper's: umount2 returns only after an RCU
- * grace period (~0.1-0.25 ms), which nothing here needs to wait for. The
- * mounts leave the namespace at once; the helper then sleeps out the
- * grace period while we go on. Nothing may run in the sandbox before they
- * are gone: the seal's unshare(CLONE_NEWUSER) refuses (EPERM) while the old
- * root is still stacked on "/", and then waits for the helper
- * (fsns_old_root_wait); without a seal, so does fsns_child_seal. */
+/* Under SCHED_FIFO/RR the old root's detach is a helper's: umount2 returns
+ * only after an RCU grace period (~0.1-0.25 ms), which nothing here needs
+ * to wait for. The mounts leave the namespace at once; the helper then
+ * sleeps out the grace period while we go on. Nothing may run in the
+ * sandbox before they are gone: the seal's unshare(CLONE_NEWUSER) refuses
+ * (EPERM) while the old root is still stacked on "/", and then waits for
+ * the helper (fsns_old_root_wait); without a seal, so does fsns_child_seal.
+ * Under CFS a forked helper gets no CPU until we block (the seal then
+ * waited for it: +0.1 ms a run, bench without --rt), so there we detach
+ * ourselves. */
 static pid_t detach_helper = -1;
 static unsigned detach_delay_us;
 
@@ -242,8 +245,11 @@ void fsns_detach_delay_for_tests(unsigned usec)
 
 static int detach_old_root(struct nsrun_err *err)
 {
-	pid_t pid = fork();
+	int policy = sched_getscheduler(0);
+	pid_t pid = -1;
 
+	if (policy == SCHED_FIFO || policy == SCHED_RR || detach_delay_us)
+		pid = fork();
 	if (pid == 0) {
 		if (detach_delay_us)
 			usleep(detach_delay_us);
@@ -251,16 +257,10 @@ static int detach_old_root(struct nsrun_err *err)
 	}
 	if (pid > 0) {
 		detach_helper = pid;
-		/* The detach itself is quick: under SCHED_FIFO/RR let it
-		 * happen now, on this CPU, rather than once we block (a
-		 * runnable helper of equal priority waits for that, and the
-		 * seal would wait for the helper). Under CFS a yield may hand
-		 * the CPU to other work for a whole slice: measured, the
-		 * child then resumed ~0.25 ms later. */
-		int policy = sched_getscheduler(0);
-
-		if (policy == SCHED_FIFO || policy == SCHED_RR)
-			sched_yield();
+		/* The detach itself is quick: let it happen now, on this CPU,
+		 * rather than once we block (a runnable helper of equal
+		 * priority waits for that, and the seal for the helper). */
+		sched_yield();
 		return 0;
 	}
 	if (umount2(".", MNT_DETACH) < 0)

@@ -23,6 +23,24 @@ fs_enforced() { # $1 report file
 		skip "filesystem layer not enforced here: $(json_get "$1" downgrades)"
 }
 
+# Under SCHED_FIFO the old root's detach is left to a helper (fsns/root.c);
+# the command must still never see it: one "/" mount, the tmpfs, and no
+# host path, in every run.
+t_fs_old_root_gone_under_sched_fifo() {
+	only_root # SCHED_FIFO needs CAP_SYS_NICE or an RLIMIT_RTPRIO
+	plant_secret
+	for i in $(seq 20); do
+		expect_exit 0 chrt -f 1 "$NSRUN" run --override "$SO" --report "$T_TMP/r.json" -- sh -c \
+			'awk '"'"'$5 == "/"'"'"' /proc/self/mountinfo | wc -l; stat -f -c %T /; cat "$1" 2>&1; chrt -p $$' \
+			_ "$T_TMP/outside/secret"
+		fs_enforced "$T_TMP/r.json"
+		[ "$(sed -n 1p "$OUT")" = 1 ] || fail "run $i: $(sed -n 1p "$OUT") mounts on /: $(cat "$OUT")"
+		[ "$(sed -n 2p "$OUT")" = tmpfs ] || fail "run $i: / is $(sed -n 2p "$OUT")"
+		lacks "$OUT" "host-secret"
+		contains "$OUT" SCHED_FIFO
+	done
+}
+
 t_fs_root_is_a_fresh_tmpfs_with_only_the_base() {
 	expect_exit 0 "$NSRUN" run --override "$SO" --report "$T_TMP/r.json" -- sh -c \
 		'stat -f -c %T /; ls -A /; ls /etc'
