@@ -5,9 +5,11 @@
  *   / private (nothing propagates back to the host)
  *   -> sources the staging tmpfs will cover are opened first
  *   -> tmpfs on the staging dir (e.g. /tmp) -> the steps, in plan order
- *   -> pivot_root(".", ".") + umount2(".", MNT_DETACH): the old root is
- *      gone from the namespace, so no path, /proc/<pid>/root or ".." can
- *      reach it -> the root tmpfs remounted read-only -> chdir(cwd). */
+ *   -> the root tmpfs remounted read-only
+ *   -> pivot_root(".", ".") + umount2(".", MNT_DETACH) (under SCHED_FIFO
+ *      in a helper, see detach_old_root): the old root is gone from the
+ *      namespace, so no path, /proc/<pid>/root or ".." can reach it
+ *   -> chdir(cwd). */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -301,8 +303,8 @@ int fsns_old_root_wait(struct nsrun_err *err)
 static int enter_root(const struct fsns_plan *plan, struct nsrun_err *err)
 {
 	/* Mount points, /etc and /dev are ours; nothing may change them.
-	 * Read-only before the pivot: afterwards "/" would be the old root
-	 * until its detach is done. */
+	 * Read-only before the pivot, by the staging path: the detach may
+	 * still be under way once we return. */
 	int r = fsns_mount_attr(plan->staging, false,
 				MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 
