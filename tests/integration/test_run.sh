@@ -57,6 +57,19 @@ t_stdin_is_passed_through() {
 	[ "$out" = hello-stdin ] || fail "got '$out'"
 }
 
+# The supervisor narrows its own CPU mask while it waits (supervisor.c,
+# stay_on_this_cpu): nothing it starts may inherit that, not even what the
+# command starts once the wait began, and a caller's narrower mask stays.
+t_command_gets_the_callers_cpus() {
+	local want
+	want=$(grep Cpus_allowed_list /proc/self/status | cut -f2)
+	expect_exit 0 "$NSRUN" run --override "$DEGRADE" -- sh -c \
+		'grep Cpus_allowed_list /proc/self/status; sleep 0.2; sh -c "grep Cpus_allowed_list /proc/self/status"'
+	[ "$(grep -c "Cpus_allowed_list:.$want\$" "$OUT")" = 2 ] || fail "want $want twice, got: $(cat "$OUT")"
+	expect_exit 0 taskset -c 0 "$NSRUN" run --override "$DEGRADE" -- grep Cpus_allowed_list /proc/self/status
+	contains "$OUT" "$(printf 'Cpus_allowed_list:\t0')"
+}
+
 t_daemon_leaves_nothing_behind() {
 	m=$(marker)
 	expect_exit 0 "$NSRUN" run --override "$DEGRADE" -- sh -c "setsid sleep $m & echo started"
