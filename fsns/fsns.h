@@ -147,17 +147,18 @@ int fsns_apply_proc(const struct fsns_root *root, const struct fsns_plan *plan,
 int fsns_apply_mask(const struct fsns_root *root, const struct fsns_step *s, struct nsrun_err *err);
 int fsns_limit_userns(const char *proc, const struct fsns_plan *plan);
 
+/* The old root's detach, left to a helper process by fsns_child_setup:
+ * whether it is still to be reaped, its pid (-1 if none), telling that
+ * some wait reaped pid (forgotten if it was the helper, whose pid may then
+ * be reused), and waiting for it (an error if it failed). */
+bool fsns_old_root_pending(void);
+pid_t fsns_old_root_pid(void);
+void fsns_old_root_reaped(pid_t pid);
+int fsns_old_root_wait(struct nsrun_err *err);
 /* The last set-up step in the child, after the network is configured:
  * moves into a nested user+mount namespace (uid/gid mapped to themselves)
  * so every mount is locked, sets that namespace's user.max_user_namespaces
  * to 0 and makes /proc read-only. */
-/* The old root's detach, left to a helper process by fsns_child_setup:
- * whether it is still to be reaped, telling that some wait reaped pid
- * (forgotten if it was the helper, whose pid may then be reused), and
- * waiting for it (an error if it failed). */
-bool fsns_old_root_pending(void);
-void fsns_old_root_reaped(pid_t pid);
-int fsns_old_root_wait(struct nsrun_err *err);
 int fsns_child_seal(const struct fsns_plan *plan, uid_t uid, gid_t gid, struct nsrun_err *err);
 /* Is the calling process in the namespace (dev, ino) names? -1 unknown. */
 int fsns_ns_is(const char *nsname, uint64_t dev, uint64_t ino);

@@ -275,6 +275,11 @@ bool fsns_old_root_pending(void)
 	return detach_helper > 0;
 }
 
+pid_t fsns_old_root_pid(void)
+{
+	return detach_helper;
+}
+
 void fsns_old_root_reaped(pid_t pid)
 {
 	if (pid > 0 && pid == detach_helper)

@@ -41,6 +41,52 @@ t_fs_old_root_gone_under_sched_fifo() {
 	done
 }
 
+# Under SCHED_FIFO the old root's detach helper can outlive the command:
+# its RCU grace period waits for a normal-priority kernel thread. The result
+# must not wait for it (runtime/child.c, only_the_helper_besides_init). A
+# shim makes the helper sleep 2 s after its detach: each run ends long
+# before that, and the helper is gone with the sandbox.
+t_fs_slow_detach_helper_does_not_hold_up_the_result() {
+	local m s ms
+	only_root # SCHED_FIFO needs CAP_SYS_NICE or an RLIMIT_RTPRIO
+	command -v cc >/dev/null || skip "no C compiler to build the shim"
+	m=$((RANDOM % 900 + 100))$$
+	cat >"$T_TMP/slowdetach.c" <<'SHIM'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
+int umount2(const char *target, int flags)
+{
+	static int (*real)(const char *, int);
+	int r;
+
+	if (!real)
+		real = (int (*)(const char *, int))dlsym(RTLD_NEXT, "umount2");
+	r = real(target, flags);
+	/* the helper, not init detaching for itself */
+	if (r == 0 && strcmp(target, ".") == 0 && (flags & MNT_DETACH) && getpid() != 1)
+		usleep(2000000);
+	return r;
+}
+SHIM
+	cc -shared -fPIC -O2 -o "$T_TMP/slowdetach.so" "$T_TMP/slowdetach.c" -ldl || fail "building the shim"
+	for i in 1 2 3; do
+		s=$(date +%s%N)
+		expect_exit 0 env LD_PRELOAD="$T_TMP/slowdetach.so" chrt -f 1 "$NSRUN" run --override "$SO" \
+			-- sh -c "echo ran-$m; awk '\$5 == \"/\"' /proc/self/mountinfo | wc -l"
+		ms=$((($(date +%s%N) - s) / 1000000))
+		[ "$(cat "$OUT")" = "$(printf 'ran-%s\n1' "$m")" ] || fail "run $i: $(cat "$OUT")"
+		[ "$ms" -lt 1500 ] || fail "run $i took $ms ms: the result waited for the detach helper"
+	done
+	for _ in $(seq 30); do
+		pgrep -f -- "ran-$m" >/dev/null || return 0
+		sleep 0.1
+	done
+	fail "a process of the run is left: $(pgrep -af -- "ran-$m")"
+}
+
 t_fs_root_is_a_fresh_tmpfs_with_only_the_base() {
 	expect_exit 0 "$NSRUN" run --override "$SO" --report "$T_TMP/r.json" -- sh -c \
 		'stat -f -c %T /; ls -A /; ls /etc'
