@@ -3,7 +3,8 @@
  *
  *   resources_plan()      pure: policy x host caps -> res_plan + report
  *   cgroup_probe()        live host check, once per process (caps.c calls it)
- *   cgroup_sweep_stale()  removes empty run cgroups of dead supervisors
+ *   cgroup_sweep_stale()  removes empty run cgroups of dead supervisors (the
+ *                         guard does it for its hierarchies after each run)
  *   cgroup_run_create()   v2: before the clone (clone3 with
  *                         CLONE_INTO_CGROUP and cg.v2_dirfd); v1: after
  *                         it, while the child builds its root
@@ -114,8 +115,9 @@ int cgroup_run_make(const struct res_plan *p, const struct host_caps *caps, stru
  * cgroup_run_destroy() tells it "done" and reaps it. If the supervisor dies
  * first (even by SIGKILL) the guard kills whatever is left in the run
  * cgroup and removes it (SPEC §6: nothing left behind). ~0.1-0.3 ms.
- * Without it, a SIGKILLed supervisor's empty cgroups wait for the next
- * run's cgroup_sweep_stale(). No-op when nothing is to be made. */
+ * Without it, a SIGKILLed supervisor's empty cgroups wait for the sweep of
+ * a later run's guard, which it does once it released or outlived its run.
+ * No-op when nothing is to be made. */
 int cgroup_run_guard(struct cgroup_run *cg, struct nsrun_err *err);
 
 /* The same, the guard first running job(arg, sock) in its own process, sock
@@ -165,8 +167,8 @@ void cgroup_run_destroy(struct cgroup_run *cg);
  * whose pid is alive): removes empty nsrun-<pid>-<ms> cgroups whose
  * supervisor is gone: its pid no longer exists, or the process that has it
  * now started after the name was made. Left by a supervisor SIGKILLed
- * together with its guard (a whole service's cgroup killed). Call it at
- * the start of each run, after caps are probed. */
+ * together with its guard (a whole service's cgroup killed). Every guard
+ * does the same for its own hierarchies once its run is over. */
 void cgroup_sweep_stale(const struct host_caps *caps);
 
 /* Once per process: cgroup version, and whether this process can make a

@@ -538,12 +538,12 @@ static void close_netns_sock(struct sv *sv)
 	sv->netns_sock = -1;
 }
 
-/* The run cgroup, and the guard that removes it if we get killed. Empty
- * cgroups of supervisors that were killed with their guard go first. */
+/* The run cgroup, and the guard that removes it if we get killed (and,
+ * once the run is over, the empty cgroups of supervisors that were killed
+ * with their guard). */
 static int cgroup_ready(struct sv *sv, const struct host_caps *caps, struct cgroup_run *cg,
 			struct nsrun_err *err)
 {
-	cgroup_sweep_stale(caps);
 	cgroup_run_name_paths(&sv->plan->res, caps, cg);
 	/* The guard before the mkdirs: killed between the two, we would leave
 	 * the cgroup to a sweep that cannot tell a reused pid from ours. One
