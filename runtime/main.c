@@ -81,5 +81,14 @@ int main(int argc, char **argv)
 	cli_free(&c);
 	timing_mark("done");
 	timing_dump();
-	return r;
+#if defined(__SANITIZE_ADDRESS__)
+	return r; /* LeakSanitizer's check runs from exit() */
+#else
+	/* exit()'s handlers (the static libraries' destructors, stdio's
+	 * teardown) touch pages nothing else did: ~10 page faults, 0.03-0.05 ms
+	 * of every run (A/B). Everything is freed above; flush (as exit()
+	 * would, its errors ignored as exit() does) and go. */
+	fflush(NULL);
+	_exit(r);
+#endif
 }
