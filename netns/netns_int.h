@@ -35,6 +35,19 @@ int nft_batch_send(struct nft_batch *b, struct nsrun_err *err);
 int nft_batch_send_head(struct nft_batch *b, struct nsrun_err *err);
 int nft_batch_send_rest(struct nft_batch *b, struct nsrun_err *err);
 
+/* libmnl is ready to call: a no-op where it is linked; where it is loaded
+ * on first use (lazy/mnl_lazy.c, NSRUN_MNL_LAZY) the load, with an error
+ * naming why it failed. Every nft entry point calls it first. */
+#ifdef NSRUN_MNL_LAZY
+int netns_mnl_ready(struct nsrun_err *err);
+#else
+static inline int netns_mnl_ready(struct nsrun_err *err)
+{
+	(void)err;
+	return 0;
+}
+#endif
+
 /* nft.c: the filter in two steps. The skeleton (table, chains, rules, empty
  * sets: everything dropped but lo) is committed now; *rest holds the set
  * elements for netns_nft_commit_rest, which sends and frees them. */

@@ -426,9 +426,12 @@ static int build_ruleset(struct nft_batch *b, const struct netns_plan *plan)
 int netns_nft_commit_split(const struct netns_plan *plan, size_t max_transaction,
 			   struct nsrun_err *err)
 {
-	struct nft_batch *b = nft_batch_new();
+	struct nft_batch *b;
 	int r;
 
+	if ((r = netns_mnl_ready(err)) < 0)
+		return r;
+	b = nft_batch_new();
 	if (!b)
 		return nsrun_err_set(err, "netns", ENOMEM, "nftables batch");
 	nft_batch_set_max_transaction(b, max_transaction);
@@ -449,10 +452,13 @@ int netns_nft_commit(const struct netns_plan *plan, struct nsrun_err *err)
 int netns_nft_commit_skeleton(const struct netns_plan *plan, struct nft_batch **rest,
 			      struct nsrun_err *err)
 {
-	struct nft_batch *b = nft_batch_new();
+	struct nft_batch *b;
 	int r;
 
 	*rest = NULL;
+	if ((r = netns_mnl_ready(err)) < 0)
+		return r;
+	b = nft_batch_new();
 	if (!b)
 		return nsrun_err_set(err, "netns", ENOMEM, "nftables batch");
 	r = build_ruleset(b, plan);
@@ -477,9 +483,12 @@ int netns_nft_commit_rest(struct nft_batch *rest, struct nsrun_err *err)
 
 int netns_nft_delete(struct nsrun_err *err)
 {
-	struct nft_batch *b = nft_batch_new();
+	struct nft_batch *b;
 	int r;
 
+	if ((r = netns_mnl_ready(err)) < 0)
+		return r;
+	b = nft_batch_new();
 	if (!b)
 		return nsrun_err_set(err, "netns", ENOMEM, "nftables batch");
 	r = push_table(b, NFT_MSG_DELTABLE, 0);

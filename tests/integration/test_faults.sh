@@ -234,6 +234,53 @@ t_fault_tun_absent() {
 	f_nothing_left "$m" /dev/null "$before"
 }
 
+# ---- libmnl not loadable ------------------------------------------------------
+
+# Where libmnl is loaded on first use (netns/lazy/mnl_lazy.c), a host where it
+# cannot be: fail refuses (125) naming it, degrade runs with the network layer
+# reported down, probe says nftables is unavailable and why. A shim makes
+# dlopen of libmnl fail as a missing file does.
+t_fault_libmnl_unloadable() {
+	local m pol before
+	ldd "$NSRUN" | grep -q libmnl && skip "this nsrun links libmnl: nothing is loaded later"
+	command -v cc >/dev/null || skip "no C compiler to build the shim"
+	m=$(f_mark)
+	cat >"$T_TMP/nomnl.c" <<'SHIM'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <string.h>
+void *dlopen(const char *file, int mode)
+{
+	static void *(*real)(const char *, int);
+
+	if (!real)
+		real = (void *(*)(const char *, int))dlsym(RTLD_NEXT, "dlopen");
+	return real(file && strstr(file, "libmnl") ? "/nonexistent/libmnl.so.0" : file, mode);
+}
+SHIM
+	cc -shared -fPIC -O2 -o "$T_TMP/nomnl.so" "$T_TMP/nomnl.c" -ldl || fail "building the shim"
+	chmod 755 "$T_TMP/nomnl.so"
+	nomnl() { env LD_PRELOAD="$T_TMP/nomnl.so" "$@"; }
+	before=$(f_mounts)
+	pol=$(f_egress_policy fail fail)
+	expect_exit 125 nomnl "${f_world[@]}" "$NSRUN" run --policy "$pol" -- sh -c "echo ran-$m"
+	lacks "$OUT" "ran-$m"
+	f_one_reason "$ERR" "cannot load libmnl"
+	pol=$(f_egress_policy degrade degrade)
+	expect_exit 0 nomnl "${f_world[@]}" "$NSRUN" run --policy "$pol" --report "$T_TMP/r.json" \
+		-- sh -c "echo ran-$m"
+	contains "$OUT" "ran-$m"
+	[ "$(json_get "$T_TMP/r.json" enforced.network)" = false ] || fail "network marked enforced"
+	contains "$T_TMP/r.json" "cannot load libmnl"
+	expect_exit 1 nomnl "${f_world[@]}" "$NSRUN" probe --policy "$pol"
+	[ "$(json_get "$OUT" nftables.available)" = false ] || fail "probe: nftables available"
+	contains "$OUT" "cannot load libmnl"
+	# and without the shim, the same policy enforces the network
+	expect_exit 0 "${f_world[@]}" "$NSRUN" run --policy "$pol" --report "$T_TMP/r.json" -- true
+	[ "$(json_get "$T_TMP/r.json" enforced.network)" = true ] || fail "network not enforced"
+	f_nothing_left "$m" /dev/null "$before"
+}
+
 # ---- the scratch dir deleted mid-run -------------------------------------------
 
 # The host removes --scratch while the command runs in it: the command sees
