@@ -22,7 +22,8 @@
 # install) and pass -DNSRUN_STATIC_LIBDIR=DIR/lib. Alpine's libmnl-static
 # and most source-based distributions have it. Without any libmnl.a the
 # image still works: scripts/container/mkrootfs.sh copies the dynamic nsrun
-# with exactly the libraries ldd lists.
+# with exactly the libraries ldd lists, plus libmnl.so.0 that it loads on
+# first use (named by `nsrun --version`).
 
 # Link order matters for archives: each before what it uses.
 set(_nsrun_dep_libs nftnl mnl nl-route-3 nl-3 seccomp jansson)

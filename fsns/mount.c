@@ -168,6 +168,8 @@ int fsns_mkpath(const struct fsns_root *root, const char *dest, enum fsns_node n
 	_cleanup_close_ int parent = -1;
 	int fd;
 
+	if (fd_out)
+		*fd_out = -1;
 	/* Plans hold normalised paths; this is the guard if one does not. */
 	if (!*last || strcmp(last, ".") == 0 || strcmp(last, "..") == 0 || strstr(dest, "/../") ||
 	    strstr(dest, "/./"))

@@ -23,6 +23,14 @@ struct report;
 #define NETNS_TAP_ADDR6 "fd00::100"
 #define NETNS_GATEWAY6 "fd00::2"
 #define NETNS_MTU 65520
+/* The shared libraries this build loads on first use instead of at start-up
+ * (cmake/static.cmake, NSRUN_MNL_LAZY): ldd does not list them, so an image
+ * built from ldd's list must add them (`nsrun --version` names them). */
+#ifdef NSRUN_MNL_LAZY
+#define NETNS_LIBS_LOADED_LATER "libmnl.so.0"
+#else
+#define NETNS_LIBS_LOADED_LATER ""
+#endif
 /* More entries than this is a policy error: the filter's set elements are
  * sent in one netlink batch that has to fit in memory and a socket buffer.
  * The policy parser refuses more already (POLICY_MAX_ALLOW, the same). */

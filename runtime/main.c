@@ -9,6 +9,7 @@
 #include "caps.h"
 #include "cli.h"
 #include "commands.h"
+#include "netns/netns.h"
 #include "plan.h"
 #include "policy.h"
 #include "timing.h"
@@ -52,6 +53,8 @@ int main(int argc, char **argv)
 		return 0;
 	case CMD_VERSION:
 		printf("nsrun %s\n", NSRUN_VERSION);
+		if (NETNS_LIBS_LOADED_LATER[0])
+			printf("loads on first use: %s\n", NETNS_LIBS_LOADED_LATER);
 		return 0;
 	default:
 		break;

@@ -18,7 +18,7 @@
 
 #include "netns/netns_int.h"
 
-#define MNL_SONAME "libmnl.so.0"
+#define MNL_SONAME NETNS_LIBS_LOADED_LATER
 
 /* R: returns a value; V: returns void. (type, name, params, args) */
 #define MNL_FUNCS(R, V)                                                                            \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds a minimal root filesystem for an nsrun container image: nsrun,
 # slirp4netns, a static busybox for /bin/sh, any extra programs (node, ...),
-# each with exactly the shared libraries `ldd` lists, plus a tiny /etc.
+# each with exactly the shared libraries `ldd` lists (for nsrun also those
+# its `--version` says it loads on first use), plus a tiny /etc.
 # The Containerfile copies the result into a FROM-scratch image; the runc
 # integration test (tests/integration/test_container.sh) uses it as an OCI
 # bundle's rootfs.
@@ -80,7 +81,26 @@ install_bin() { # SRC NAME
 	copy_libs "$1"
 }
 
+# copy_later_libs BIN: the libraries BIN loads on first use (dlopen), which
+# ldd cannot see; nsrun names them in `--version`. They are looked up beside
+# the libc ldd resolved, where the loader will find them too.
+copy_later_libs() {
+	local libc_dir so
+	libc_dir=$({ ldd "$1" 2>/dev/null || true; } | awk '$1 == "libc.so.6" {print $3}')
+	[ -n "$libc_dir" ] || return 0 # static: nothing is loaded later
+	libc_dir=$(dirname "$libc_dir")
+	for so in $("$1" --version | sed -n 's/^loads on first use: //p'); do
+		if [ ! -e "$libc_dir/$so" ]; then
+			echo "mkrootfs: $1 loads $so on first use, and $libc_dir has none" >&2
+			exit 1
+		fi
+		copy_file "$libc_dir/$so" "$libc_dir/$so"
+		copy_libs "$libc_dir/$so"
+	done
+}
+
 install_bin "$nsrun" nsrun
+copy_later_libs "$nsrun"
 if [ -n "$slirp" ] && [ "$slirp" != none ]; then
 	install_bin "$slirp" slirp4netns
 fi
